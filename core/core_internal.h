@@ -1,0 +1,217 @@
+/* Internals of the core, shared by its files and by nothing else. */
+#ifndef CLOCKWORK_CORE_INTERNAL_H
+#define CLOCKWORK_CORE_INTERNAL_H
+
+#include "clockwork/core.h"
+
+/* ---- pool.c: fixed-size objects whose handles can be checked after free --
+ * Every object starts with a pool_obj. Freed objects stay in the pool's
+ * memory until the pool is destroyed, and each free bumps the generation, so
+ * a handle carrying the generation of its object (in the pointer's unused top
+ * bits) is recognised as stale instead of touching a reused object. */
+typedef struct pool_obj {
+  uint32_t gen;
+  uint32_t live;
+} pool_obj;
+
+typedef struct pool_chunk pool_chunk;
+typedef struct pool {
+  size_t size;        /* object size, rounded for alignment */
+  size_t per_chunk;
+  size_t live;        /* objects allocated now */
+  void *free;         /* free objects, linked through their body */
+  pool_chunk *chunks;
+  bool untagged;      /* a chunk's addresses use the top bits: handles carry no generation */
+} pool;
+
+void pool_init(pool *p, size_t size);
+void pool_destroy(pool *p);
+void *pool_alloc(pool *p);                     /* aborts when out of memory */
+void pool_free(pool *p, void *obj);
+void *pool_handle(const pool *p, void *obj);   /* the pointer handed to users */
+/* The object behind a handle, or NULL when the handle is stale. */
+void *pool_object(const void *handle);
+/* The object's memory behind a handle, live or not (for reports). */
+void *pool_untag(const void *handle);
+/* Calls fn on every live object. */
+void pool_each(pool *p, void (*fn)(void *obj, void *arg), void *arg);
+
+/* ---- jobs.c: FIFO queues of callbacks (nextTick and microtask queues) --- */
+typedef struct job {
+  cw_fn fn;
+  void *arg;
+} job;
+
+typedef struct job_queue {
+  job *ring;
+  size_t cap;   /* a power of two */
+  size_t head;  /* next to run */
+  size_t count;
+} job_queue;
+
+void job_queue_init(job_queue *q);
+void job_queue_destroy(job_queue *q);
+void job_queue_push(job_queue *q, cw_fn fn, void *arg);
+static inline bool job_queue_pop(job_queue *q, job *out) {
+  if (q->count == 0)
+    return false;
+  *out = q->ring[q->head];
+  q->head = (q->head + 1) & (q->cap - 1);
+  q->count--;
+  return true;
+}
+
+/* ---- the loop --------------------------------------------------------- */
+
+/* The libuv handles of a loop. Allocated apart from the loop so that a
+ * wrapped loop can be freed at once while libuv still owes the close
+ * callbacks: the last one frees this. */
+typedef struct loop_handles {
+  uv_timer_t timer;  /* the earliest core timer */
+  uv_check_t check;  /* immediates, and jobs queued outside any macrotask */
+  uv_idle_t idle;    /* keeps poll from blocking while immediates wait */
+  int open;
+  cw_loop *loop;     /* NULL once the loop is freed */
+} loop_handles;
+
+struct cw_loop {
+  uv_loop_t *uv;
+  uv_loop_t own_uv;
+  bool owns_uv;
+  loop_handles *handles;
+
+  job_queue ticks;
+  job_queue microtasks;
+  cw_phase phase;
+  int depth;          /* nested macrotasks */
+  bool draining;
+  bool running;       /* inside cw_run */
+  bool stopped;       /* an unhandled rejection stopped the run */
+  bool in_uv_run;
+  bool idle_active;
+  unsigned long misuses;
+
+  pool promises;
+  pool reactions;
+  pool timers;
+
+  /* timeouts and intervals: a binary heap by (deadline, seq) */
+  cw_timer **heap;
+  size_t heap_len, heap_cap;
+  uint64_t timer_seq;
+  bool in_timers;
+  /* immediates: a list in order of creation */
+  cw_timer *imm_head, *imm_tail;
+  uint64_t imm_seq;
+
+  /* rejections waiting for the end of the drain, and handled-late notices */
+  cw_promise **unhandled;
+  size_t unhandled_len, unhandled_cap;
+  cw_rejection *late;
+  size_t late_len, late_cap;
+  cw_rejection_fn on_unhandled;
+  void *on_unhandled_arg;
+
+  /* promises whose last reference went while another was being freed */
+  cw_promise **doomed;
+  size_t doomed_len, doomed_cap;
+  bool freeing;
+};
+
+/* Grows *arr (of elements of size elem) to hold at least need; aborts when
+ * out of memory, as the core has no way to go on without its queues. */
+void grow_array(void **arr, size_t *cap, size_t need, size_t elem);
+void *xmalloc(size_t size);
+
+/* Queues a microtask; the core's own jobs go through here too. */
+void enqueue_job(cw_loop *loop, cw_fn fn, void *arg);
+/* Work was queued: outside any macrotask, have the next check phase drain it. */
+void loop_wake(cw_loop *loop);
+void drain(cw_loop *loop);
+
+/* ---- timers.c ---------------------------------------------------------- */
+size_t timer_size(void);
+void timers_init(cw_loop *loop);
+void timers_destroy(cw_loop *loop);
+void start_idle(cw_loop *loop);
+
+/* ---- promises ---------------------------------------------------------- */
+enum {
+  P_RESOLVED = 1, /* its fate is sealed: settled, or following another promise */
+  P_HANDLED = 2,  /* a reaction was ever attached ([[PromiseIsHandled]]) */
+  P_WARNED = 4,   /* reported as an unhandled rejection */
+  P_DETACHED = 8,
+  P_CORE = 16,    /* settled by the core (then, finally, combinators): not by the user */
+};
+
+struct cw_promise {
+  pool_obj hdr;
+  cw_loop *loop;
+  uint8_t state;
+  uint8_t flags;
+  uint32_t user_refs; /* references held by the user */
+  uint32_t refs;      /* references held by the core (reactions, jobs, reports) */
+  void *value;
+  int error;
+  struct reaction *first, *last;
+  const char *file; /* created at */
+  int line;
+  const char *settled_file; /* rejected at */
+  int settled_line;
+};
+
+typedef struct combinator combinator;
+typedef enum {
+  R_THEN,
+  R_FINALLY,
+  R_ADOPT,   /* settle target like source */
+  R_ELEMENT, /* one input of a combinator */
+} reaction_kind;
+
+typedef struct reaction {
+  struct reaction *next;
+  cw_promise *source; /* set when queued: the settled promise */
+  cw_promise *target; /* the promise this reaction settles */
+  reaction_kind kind;
+  union {
+    struct { cw_handler on_ok, on_err; void *arg; } then;
+    struct { cw_fn fn; void *arg; } fin;
+    struct { combinator *c; size_t index; } element;
+  } u;
+  const char *file; /* where it was attached */
+  int line;
+} reaction;
+
+/* The promise behind a handle, checked: NULL after a misuse report. take
+ * converts one user reference into one the core holds (drop with unref). */
+cw_promise *promise_check(const cw_promise *handle, const char *function, const char *file, int line);
+cw_promise *promise_take(cw_promise *handle, const char *function, const char *file, int line);
+cw_promise *promise_alloc(cw_loop *loop, const char *file, int line); /* one user reference */
+cw_promise *promise_internal(cw_loop *loop, const char *file, int line); /* one core reference */
+cw_promise *promise_handle(cw_promise *p);
+void promise_unref(cw_promise *p);
+void promise_settle(cw_promise *p, cw_state state, void *value, int error, const char *file, int line);
+/* Settles target like source, which must be settled. */
+void promise_settle_like(cw_promise *target, const cw_promise *source);
+/* Makes target follow source (a core reference, consumed): the thenable job. */
+void promise_adopt(cw_promise *target, cw_promise *source, const char *file, int line);
+/* Attaches a reaction to p (which keeps it alive until it ran). */
+void promise_react(cw_promise *p, reaction *r, const char *file, int line);
+reaction *reaction_new(cw_loop *loop, reaction_kind kind, cw_promise *target, const char *file, int line);
+void promise_free(cw_promise *p);
+
+/* combinators.c */
+void combinator_element(reaction *r, const cw_promise *source);
+void combinator_unref(combinator *c);
+
+/* rejections.c */
+void rejection_track(cw_promise *p);
+void rejection_handled(cw_promise *p, const char *file, int line);
+bool rejections_process(cw_loop *loop); /* true if it queued more work */
+void rejections_destroy(cw_loop *loop);
+
+/* misuse.c */
+void misuse(cw_loop *loop, const char *function, const char *file, int line, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+#endif

@@ -1,0 +1,32 @@
+/* Reports of API misuse: the caller's site, what was wrong, never a crash. */
+#include "core_internal.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+
+static cw_misuse_fn misuse_hook;
+static void *misuse_hook_arg;
+static unsigned long misuse_total;
+
+void cw_on_misuse(cw_misuse_fn fn, void *arg) {
+  misuse_hook = fn;
+  misuse_hook_arg = arg;
+}
+
+unsigned long cw_misuse_count(void) { return misuse_total; }
+
+void misuse(cw_loop *loop, const char *function, const char *file, int line, const char *fmt, ...) {
+  char message[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(message, sizeof message, fmt, ap);
+  va_end(ap);
+  misuse_total++;
+  if (loop)
+    loop->misuses++;
+  cw_misuse m = {function, message, file ? file : "?", line};
+  if (misuse_hook)
+    misuse_hook(misuse_hook_arg, &m);
+  else
+    fprintf(stderr, "clockwork: misuse of %s at %s:%d: %s\n", m.function, m.file, m.line, m.message);
+}

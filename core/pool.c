@@ -1,0 +1,126 @@
+/* Fixed-size object pools with generation-checked handles. */
+#include "core_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct pool_chunk {
+  pool_chunk *next;
+  size_t count;
+  max_align_t objects[]; /* count objects of pool->size bytes */
+};
+
+/* Handles carry 16 bits of generation in the pointer's top bits, which user
+ * space leaves zero on x86_64 and aarch64 (48-bit addresses). */
+#define TAG_SHIFT 48
+#define TAG_MASK ((uintptr_t)0xFFFF)
+#define HAVE_TAGS (UINTPTR_MAX > 0xFFFFFFFFu)
+
+static uint32_t tag_of(uint32_t gen) { return gen & 0xFFFF; }
+
+void pool_init(pool *p, size_t size) {
+  size_t align = sizeof(max_align_t);
+  memset(p, 0, sizeof *p);
+  if (size < sizeof(pool_obj) + sizeof(void *))
+    size = sizeof(pool_obj) + sizeof(void *);
+  p->size = (size + align - 1) / align * align;
+  p->per_chunk = 64;
+}
+
+void pool_destroy(pool *p) {
+  pool_chunk *c = p->chunks;
+  while (c) {
+    pool_chunk *next = c->next;
+    free(c);
+    c = next;
+  }
+  p->chunks = NULL;
+  p->free = NULL;
+  p->live = 0;
+}
+
+static char *chunk_object(const pool *p, pool_chunk *c, size_t i) {
+  return (char *)c->objects + i * p->size;
+}
+
+/* The link of a free object sits right after its header. */
+static void **free_link(void *obj) { return (void **)((char *)obj + sizeof(pool_obj)); }
+
+static void add_chunk(pool *p) {
+  pool_chunk *c = xmalloc(sizeof *c + p->per_chunk * p->size);
+  c->count = p->per_chunk;
+  c->next = p->chunks;
+  p->chunks = c;
+#if HAVE_TAGS
+  if (((uintptr_t)chunk_object(p, c, c->count) >> TAG_SHIFT) != 0)
+    p->untagged = true;
+#endif
+  for (size_t i = c->count; i-- > 0;) {
+    pool_obj *o = (pool_obj *)chunk_object(p, c, i);
+    o->gen = 1;
+    o->live = 0;
+    *free_link(o) = p->free;
+    p->free = o;
+  }
+  if (p->per_chunk < 4096) /* grow geometrically: few chunks, fast startup */
+    p->per_chunk *= 2;
+}
+
+void *pool_alloc(pool *p) {
+  if (!p->free)
+    add_chunk(p);
+  pool_obj *o = p->free;
+  p->free = *free_link(o);
+  o->live = 1;
+  p->live++;
+  return o;
+}
+
+void pool_free(pool *p, void *obj) {
+  pool_obj *o = obj;
+  o->live = 0;
+  o->gen++;
+  if (tag_of(o->gen) == 0) /* tag 0 means "untagged": never issue it */
+    o->gen++;
+  *free_link(o) = p->free;
+  p->free = o;
+  p->live--;
+}
+
+void *pool_handle(const pool *p, void *obj) {
+#if HAVE_TAGS
+  if (!p->untagged)
+    return (void *)((uintptr_t)obj | ((uintptr_t)tag_of(((pool_obj *)obj)->gen) << TAG_SHIFT));
+#else
+  (void)p;
+#endif
+  return obj;
+}
+
+void *pool_untag(const void *handle) {
+#if HAVE_TAGS
+  return (void *)((uintptr_t)handle & ~(TAG_MASK << TAG_SHIFT));
+#else
+  return (void *)handle;
+#endif
+}
+
+void *pool_object(const void *handle) {
+  uint32_t tag = 0;
+#if HAVE_TAGS
+  tag = (uint32_t)(((uintptr_t)handle >> TAG_SHIFT) & TAG_MASK);
+#endif
+  pool_obj *o = pool_untag(handle);
+  if (!o->live || (tag != 0 && tag != tag_of(o->gen)))
+    return NULL;
+  return o;
+}
+
+void pool_each(pool *p, void (*fn)(void *obj, void *arg), void *arg) {
+  for (pool_chunk *c = p->chunks; c; c = c->next)
+    for (size_t i = 0; i < c->count; i++) {
+      pool_obj *o = (pool_obj *)chunk_object(p, c, i);
+      if (o->live)
+        fn(o, arg);
+    }
+}
