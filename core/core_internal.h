@@ -26,8 +26,30 @@ typedef struct pool {
 
 void pool_init(pool *p, size_t size);
 void pool_destroy(pool *p);
-void *pool_alloc(pool *p);                     /* aborts when out of memory */
-void pool_free(pool *p, void *obj);
+void pool_grow(pool *p); /* adds free objects; aborts when out of memory */
+
+/* The link of a free object sits right after its header. */
+static inline void **pool_link(void *obj) { return (void **)((char *)obj + sizeof(pool_obj)); }
+
+static inline void *pool_alloc(pool *p) {
+  if (!p->free)
+    pool_grow(p);
+  pool_obj *o = p->free;
+  p->free = *pool_link(o);
+  o->live = 1;
+  p->live++;
+  return o;
+}
+
+static inline void pool_free(pool *p, void *obj) {
+  pool_obj *o = obj;
+  o->live = 0;
+  if ((++o->gen & 0xFFFF) == 0) /* tag 0 means "untagged": never issue it */
+    o->gen++;
+  *pool_link(o) = p->free;
+  p->free = o;
+  p->live--;
+}
 void *pool_handle(const pool *p, void *obj);   /* the pointer handed to users */
 /* The object behind a handle, or NULL when the handle is stale. */
 void *pool_object(const void *handle);
@@ -51,7 +73,13 @@ typedef struct job_queue {
 
 void job_queue_init(job_queue *q);
 void job_queue_destroy(job_queue *q);
-void job_queue_push(job_queue *q, cw_fn fn, void *arg);
+void job_queue_grow(job_queue *q);
+static inline void job_queue_push(job_queue *q, cw_fn fn, void *arg) {
+  if (q->count == q->cap)
+    job_queue_grow(q);
+  q->ring[(q->head + q->count) & (q->cap - 1)] = (job){fn, arg};
+  q->count++;
+}
 static inline bool job_queue_pop(job_queue *q, job *out) {
   if (q->count == 0)
     return false;
@@ -147,17 +175,17 @@ enum {
 struct cw_promise {
   pool_obj hdr;
   cw_loop *loop;
-  uint8_t state;
-  uint8_t flags;
+  void *value;
+  struct reaction *first, *last;
+  const char *file;         /* created at */
+  const char *settled_file; /* rejected at */
+  int line;
+  int settled_line;
+  int error;
   uint32_t user_refs; /* references held by the user */
   uint32_t refs;      /* references held by the core (reactions, jobs, reports) */
-  void *value;
-  int error;
-  struct reaction *first, *last;
-  const char *file; /* created at */
-  int line;
-  const char *settled_file; /* rejected at */
-  int settled_line;
+  uint8_t state;
+  uint8_t flags;
 };
 
 typedef struct combinator combinator;
@@ -173,13 +201,13 @@ typedef struct reaction {
   cw_promise *source; /* set when queued: the settled promise */
   cw_promise *target; /* the promise this reaction settles */
   reaction_kind kind;
+  int line;           /* where it was attached */
+  const char *file;
   union {
     struct { cw_handler on_ok, on_err; void *arg; } then;
     struct { cw_fn fn; void *arg; } fin;
     struct { combinator *c; size_t index; } element;
   } u;
-  const char *file; /* where it was attached */
-  int line;
 } reaction;
 
 /* The promise behind a handle, checked: NULL after a misuse report. take

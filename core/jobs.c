@@ -36,18 +36,14 @@ void job_queue_destroy(job_queue *q) {
   memset(q, 0, sizeof *q);
 }
 
-void job_queue_push(job_queue *q, cw_fn fn, void *arg) {
-  if (q->count == q->cap) {
-    size_t cap = q->cap ? q->cap * 2 : 1024;
-    job *ring = xmalloc(cap * sizeof *ring);
-    /* unroll the ring so that head is at 0 */
-    for (size_t i = 0; i < q->count; i++)
-      ring[i] = q->ring[(q->head + i) & (q->cap - 1)];
-    free(q->ring);
-    q->ring = ring;
-    q->cap = cap;
-    q->head = 0;
-  }
-  q->ring[(q->head + q->count) & (q->cap - 1)] = (job){fn, arg};
-  q->count++;
+void job_queue_grow(job_queue *q) {
+  size_t cap = q->cap ? q->cap * 2 : 1024;
+  job *ring = xmalloc(cap * sizeof *ring);
+  /* unroll the ring so that head is at 0 */
+  for (size_t i = 0; i < q->count; i++)
+    ring[i] = q->ring[(q->head + i) & (q->cap - 1)];
+  free(q->ring);
+  q->ring = ring;
+  q->cap = cap;
+  q->head = 0;
 }

@@ -43,10 +43,7 @@ static char *chunk_object(const pool *p, pool_chunk *c, size_t i) {
   return (char *)c->objects + i * p->size;
 }
 
-/* The link of a free object sits right after its header. */
-static void **free_link(void *obj) { return (void **)((char *)obj + sizeof(pool_obj)); }
-
-static void add_chunk(pool *p) {
+void pool_grow(pool *p) {
   pool_chunk *c = xmalloc(sizeof *c + p->per_chunk * p->size);
   c->count = p->per_chunk;
   c->next = p->chunks;
@@ -59,32 +56,11 @@ static void add_chunk(pool *p) {
     pool_obj *o = (pool_obj *)chunk_object(p, c, i);
     o->gen = 1;
     o->live = 0;
-    *free_link(o) = p->free;
+    *pool_link(o) = p->free;
     p->free = o;
   }
   if (p->per_chunk < 4096) /* grow geometrically: few chunks, fast startup */
     p->per_chunk *= 2;
-}
-
-void *pool_alloc(pool *p) {
-  if (!p->free)
-    add_chunk(p);
-  pool_obj *o = p->free;
-  p->free = *free_link(o);
-  o->live = 1;
-  p->live++;
-  return o;
-}
-
-void pool_free(pool *p, void *obj) {
-  pool_obj *o = obj;
-  o->live = 0;
-  o->gen++;
-  if (tag_of(o->gen) == 0) /* tag 0 means "untagged": never issue it */
-    o->gen++;
-  *free_link(o) = p->free;
-  p->free = o;
-  p->live--;
 }
 
 void *pool_handle(const pool *p, void *obj) {

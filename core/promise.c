@@ -73,6 +73,10 @@ static void reaction_free(cw_loop *loop, reaction *r) {
  * of pending promises does not exhaust the stack. */
 void promise_free(cw_promise *p) {
   cw_loop *loop = p->loop;
+  if (!p->first && !loop->freeing) { /* the common case: nothing hangs on it */
+    pool_free(&loop->promises, p);
+    return;
+  }
   grow_array((void **)&loop->doomed, &loop->doomed_cap, loop->doomed_len + 1, sizeof *loop->doomed);
   loop->doomed[loop->doomed_len++] = p;
   if (loop->freeing)
