@@ -53,8 +53,6 @@ static inline void pool_free(pool *p, void *obj) {
 void *pool_handle(const pool *p, void *obj);   /* the pointer handed to users */
 /* The object behind a handle, or NULL when the handle is stale. */
 void *pool_object(const void *handle);
-/* The object's memory behind a handle, live or not (for reports). */
-void *pool_untag(const void *handle);
 /* Calls fn on every live object. */
 void pool_each(pool *p, void (*fn)(void *obj, void *arg), void *arg);
 
@@ -94,6 +92,8 @@ static inline bool job_queue_pop(job_queue *q, job *out) {
 /* The libuv handles of a loop. Allocated apart from the loop so that a
  * wrapped loop can be freed at once while libuv still owes the close
  * callbacks: the last one frees this. */
+typedef struct timer_list timer_list;
+
 typedef struct loop_handles {
   uv_timer_t timer;  /* the earliest core timer */
   uv_check_t check;  /* immediates, and jobs queued outside any macrotask */
@@ -123,10 +123,12 @@ struct cw_loop {
   pool reactions;
   pool timers;
 
-  /* timeouts and intervals: a binary heap by (deadline, seq) */
-  cw_timer **heap;
+  /* timeouts and intervals: lists by duration, in a heap by expiry */
+  timer_list **heap;
   size_t heap_len, heap_cap;
-  uint64_t timer_seq;
+  timer_list **buckets; /* the lists by duration */
+  size_t nbuckets, nlists;
+  uint64_t list_id;
   bool in_timers;
   /* immediates: a list in order of creation */
   cw_timer *imm_head, *imm_tail;
@@ -238,7 +240,8 @@ void rejection_handled(cw_promise *p, const char *file, int line);
 bool rejections_process(cw_loop *loop); /* true if it queued more work */
 void rejections_destroy(cw_loop *loop);
 
-/* misuse.c */
+/* misuse.c: reports name the loop when known, else the loop cw_run is running */
+cw_loop *misuse_set_loop(cw_loop *loop); /* returns the previous one */
 void misuse(cw_loop *loop, const char *function, const char *file, int line, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
 

@@ -1,6 +1,9 @@
 /* Names and messages of error codes: clockwork's own, then libuv's. */
 #include "core_internal.h"
 
+#include <stdio.h>
+#include <string.h>
+
 static const struct {
   int code;
   const char *name;
@@ -18,9 +21,14 @@ const char *cw_err_name(int error) {
   for (size_t i = 0; i < N_OWN; i++)
     if (own_errors[i].code == error)
       return own_errors[i].name;
-  /* the _r forms: uv_err_name leaks a string for codes it does not know */
-  static _Thread_local char name[64];
-  return uv_err_name_r(error, name, sizeof name);
+  /* the _r form: uv_err_name leaks a string for codes it does not know */
+  static _Thread_local char name[80];
+  char bare[64];
+  uv_err_name_r(error, bare, sizeof bare);
+  if (bare[0] != 'E') /* "Unknown system error -N" */
+    return strcpy(name, bare);
+  snprintf(name, sizeof name, "UV_%s", bare);
+  return name;
 }
 
 const char *cw_strerror(int error) {

@@ -90,13 +90,14 @@ void cw_loop_free(cw_loop *loop) {
 int cw_run_at(cw_loop *loop, cw_fn main, void *arg, const char *file, int line) {
   if (!loop) {
     misuse(NULL, "cw_run", file, line, "the loop is NULL");
-    return UV_EINVAL;
+    return CW_EMISUSE;
   }
   if (loop->running || loop->depth > 0) {
     misuse(loop, "cw_run", file, line, "cw_run called from inside a callback of the same loop");
     return CW_EMISUSE;
   }
   unsigned long misuses = loop->misuses;
+  cw_loop *outer = misuse_set_loop(loop);
   loop->running = true;
   loop->stopped = false;
   cw_macrotask_begin_at(loop, CW_PHASE_MAIN, file, line);
@@ -109,6 +110,7 @@ int cw_run_at(cw_loop *loop, cw_fn main, void *arg, const char *file, int line) 
     loop->in_uv_run = false;
   }
   loop->running = false;
+  misuse_set_loop(outer);
   if (loop->stopped)
     return CW_EUNHANDLED;
   return loop->misuses != misuses ? CW_EMISUSE : 0;

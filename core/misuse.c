@@ -7,6 +7,13 @@
 static cw_misuse_fn misuse_hook;
 static void *misuse_hook_arg;
 static unsigned long misuse_total;
+static _Thread_local cw_loop *running_loop;
+
+cw_loop *misuse_set_loop(cw_loop *loop) {
+  cw_loop *previous = running_loop;
+  running_loop = loop;
+  return previous;
+}
 
 void cw_on_misuse(cw_misuse_fn fn, void *arg) {
   misuse_hook = fn;
@@ -22,6 +29,8 @@ void misuse(cw_loop *loop, const char *function, const char *file, int line, con
   vsnprintf(message, sizeof message, fmt, ap);
   va_end(ap);
   misuse_total++;
+  if (!loop) /* a NULL or stale handle: charge the loop that is running */
+    loop = running_loop;
   if (loop)
     loop->misuses++;
   cw_misuse m = {function, message, file ? file : "?", line};

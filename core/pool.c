@@ -73,7 +73,7 @@ void *pool_handle(const pool *p, void *obj) {
   return obj;
 }
 
-void *pool_untag(const void *handle) {
+static void *pool_untag(const void *handle) {
 #if HAVE_TAGS
   return (void *)((uintptr_t)handle & ~(TAG_MASK << TAG_SHIFT));
 #else

@@ -106,9 +106,8 @@ cw_promise *promise_check(const cw_promise *handle, const char *function, const 
     return NULL;
   }
   cw_promise *p = pool_object(handle);
-  if (!p) {
-    cw_promise *gone = pool_untag(handle);
-    misuse(gone->loop, function, file, line,
+  if (!p) { /* its memory is the pool's now: read nothing from it */
+    misuse(NULL, function, file, line,
            "stale promise handle: the promise was freed after all its references were consumed");
     return NULL;
   }

@@ -1,6 +1,6 @@
-/* Timeouts and intervals on one libuv timer (a heap of our own, so that a
- * timer created during the timers phase always waits for a later turn, as
- * in Node), and immediates on a check handle. */
+/* Timeouts and intervals on one libuv timer, organised as Node organises
+ * them (so that their order is Node's, and a timer created during the timers
+ * phase always waits for a later turn), and immediates on a check handle. */
 #include "core_internal.h"
 
 #include <stdlib.h>
@@ -14,68 +14,149 @@ struct cw_timer {
   cw_fn fn;
   void *arg;
   timer_kind kind;
-  bool running;  /* its callback is on the stack */
-  bool cleared;  /* cleared while running */
-  uint64_t deadline;
-  uint64_t repeat;
-  uint64_t seq;  /* creation order: ties on deadline, and the immediates of one turn */
-  size_t heap_index;
-  cw_timer *next, *prev; /* immediates */
+  bool running; /* its callback is on the stack */
+  bool cleared; /* cleared while running */
+  uint64_t start;  /* when it was (re-)armed */
+  uint64_t repeat; /* intervals: the period */
+  uint64_t seq;    /* immediates: creation order */
+  timer_list *list;
+  cw_timer *next, *prev; /* in its list, or among the immediates */
   const char *file;
   int line;
 };
 
+/* As Node's lib/internal/timers.js: one list per duration, in insertion
+ * order, and a priority queue of lists by (expiry, id). A list runs its
+ * timers in order and stops at the first one not yet due, so a timer never
+ * overtakes an earlier one of the same duration. */
+struct timer_list {
+  uint64_t msecs;
+  uint64_t expiry;
+  uint64_t id;
+  cw_timer *head, *tail;
+  size_t heap_index;
+  timer_list *bucket_next;
+  bool mapped;  /* still the list of its duration */
+  bool running; /* the timers phase is walking it */
+};
+
 size_t timer_size(void) { return sizeof(cw_timer); }
 
-/* ---- the heap, by (deadline, seq) ---------------------------------------- */
+/* ---- the queue of lists ---------------------------------------------------- */
 
-static bool earlier(const cw_timer *a, const cw_timer *b) {
-  return a->deadline < b->deadline || (a->deadline == b->deadline && a->seq < b->seq);
+static bool earlier(const timer_list *a, const timer_list *b) {
+  return a->expiry < b->expiry || (a->expiry == b->expiry && a->id < b->id);
 }
 
-static void heap_set(cw_loop *loop, size_t i, cw_timer *t) {
-  loop->heap[i] = t;
-  t->heap_index = i;
+static void heap_set(cw_loop *loop, size_t i, timer_list *l) {
+  loop->heap[i] = l;
+  l->heap_index = i;
 }
 
 static void sift_up(cw_loop *loop, size_t i) {
-  cw_timer *t = loop->heap[i];
-  while (i > 0 && earlier(t, loop->heap[(i - 1) / 2])) {
+  timer_list *l = loop->heap[i];
+  while (i > 0 && earlier(l, loop->heap[(i - 1) / 2])) {
     heap_set(loop, i, loop->heap[(i - 1) / 2]);
     i = (i - 1) / 2;
   }
-  heap_set(loop, i, t);
+  heap_set(loop, i, l);
 }
 
 static void sift_down(cw_loop *loop, size_t i) {
-  cw_timer *t = loop->heap[i];
+  timer_list *l = loop->heap[i];
   for (;;) {
     size_t child = 2 * i + 1;
     if (child >= loop->heap_len)
       break;
     if (child + 1 < loop->heap_len && earlier(loop->heap[child + 1], loop->heap[child]))
       child++;
-    if (!earlier(loop->heap[child], t))
+    if (!earlier(loop->heap[child], l))
       break;
     heap_set(loop, i, loop->heap[child]);
     i = child;
   }
-  heap_set(loop, i, t);
-}
-
-static void heap_push(cw_loop *loop, cw_timer *t) {
-  grow_array((void **)&loop->heap, &loop->heap_cap, loop->heap_len + 1, sizeof *loop->heap);
-  loop->heap[loop->heap_len++] = t;
-  sift_up(loop, loop->heap_len - 1);
+  heap_set(loop, i, l);
 }
 
 static void heap_remove(cw_loop *loop, size_t i) {
-  cw_timer *last = loop->heap[--loop->heap_len];
+  timer_list *last = loop->heap[--loop->heap_len];
   if (i == loop->heap_len)
     return;
   heap_set(loop, i, last);
   sift_down(loop, i);
   sift_up(loop, last->heap_index);
+}
+
+/* ---- lists by duration ------------------------------------------------------ */
+
+static size_t bucket_of(const cw_loop *loop, uint64_t msecs) {
+  return (size_t)((msecs * 0x9E3779B97F4A7C15u) >> 32) & (loop->nbuckets - 1);
+}
+
+static timer_list *list_find(const cw_loop *loop, uint64_t msecs) {
+  if (!loop->nbuckets)
+    return NULL;
+  timer_list *l = loop->buckets[bucket_of(loop, msecs)];
+  while (l && l->msecs != msecs)
+    l = l->bucket_next;
+  return l;
+}
+
+static void map_insert(cw_loop *loop, timer_list *l) {
+  size_t b = bucket_of(loop, l->msecs);
+  l->bucket_next = loop->buckets[b];
+  loop->buckets[b] = l;
+}
+
+static timer_list *list_create(cw_loop *loop, uint64_t msecs, uint64_t expiry) {
+  if (loop->nlists + 1 > loop->nbuckets) {
+    timer_list **old = loop->buckets;
+    size_t n = loop->nbuckets;
+    loop->nbuckets = n ? 2 * n : 16;
+    loop->buckets = xmalloc(loop->nbuckets * sizeof *loop->buckets);
+    for (size_t i = 0; i < loop->nbuckets; i++)
+      loop->buckets[i] = NULL;
+    for (size_t i = 0; i < n; i++)
+      for (timer_list *l = old[i], *next; l; l = next) {
+        next = l->bucket_next;
+        map_insert(loop, l);
+      }
+    free(old);
+  }
+  timer_list *l = xmalloc(sizeof *l);
+  *l = (timer_list){msecs, expiry, loop->list_id++, NULL, NULL, 0, NULL, true, false};
+  map_insert(loop, l);
+  loop->nlists++;
+  grow_array((void **)&loop->heap, &loop->heap_cap, loop->heap_len + 1, sizeof *loop->heap);
+  heap_set(loop, loop->heap_len++, l);
+  sift_up(loop, l->heap_index);
+  return l;
+}
+
+/* Takes l out of the map and the queue; the timers phase frees a list it is walking. */
+static void list_unmap(cw_loop *loop, timer_list *l) {
+  timer_list **p = &loop->buckets[bucket_of(loop, l->msecs)];
+  while (*p != l)
+    p = &(*p)->bucket_next;
+  *p = l->bucket_next;
+  loop->nlists--;
+  l->mapped = false;
+  heap_remove(loop, l->heap_index);
+  if (!l->running)
+    free(l);
+}
+
+static void list_unlink(timer_list *l, cw_timer *t) {
+  if (t->prev)
+    t->prev->next = t->next;
+  else
+    l->head = t->next;
+  if (t->next)
+    t->next->prev = t->prev;
+  else
+    l->tail = t->prev;
+  t->next = t->prev = NULL;
+  t->list = NULL;
 }
 
 /* ---- the libuv side ---------------------------------------------------- */
@@ -87,18 +168,37 @@ static uint64_t now_ms(cw_loop *loop) {
 
 static void on_timer(uv_timer_t *handle);
 
-/* Points the libuv timer at the earliest deadline. Inside the timers phase
- * it must not come due again in the same pass (libuv 1.44 re-checks its
- * heap after every callback), so it waits at least 1 ms there. */
+/* Points the libuv timer at the earliest list. From the timers phase it
+ * waits at least 1 ms, as Node's RunTimers: libuv 1.44 re-checks its heap
+ * after every callback and would otherwise fire it again in the same pass. */
 static void arm(cw_loop *loop) {
   uv_timer_t *handle = &loop->handles->timer;
   if (loop->heap_len == 0) {
     uv_timer_stop(handle);
     return;
   }
-  uint64_t now = uv_now(loop->uv), deadline = loop->heap[0]->deadline;
-  uint64_t wait = deadline > now ? deadline - now : loop->in_timers ? 1 : 0;
+  uint64_t now = uv_now(loop->uv), expiry = loop->heap[0]->expiry;
+  uint64_t wait = expiry > now ? expiry - now : loop->in_timers ? 1 : 0;
   uv_timer_start(handle, on_timer, wait, 0);
+}
+
+/* Node's insert(): the list of this duration, created if there is none. */
+static void insert(cw_loop *loop, cw_timer *t, uint64_t msecs, uint64_t start) {
+  t->start = start;
+  timer_list *l = list_find(loop, msecs);
+  if (!l) {
+    l = list_create(loop, msecs, start + msecs);
+    if (loop->heap[0] == l && !loop->in_timers)
+      arm(loop);
+  }
+  t->list = l;
+  t->next = NULL;
+  t->prev = l->tail;
+  if (l->tail)
+    l->tail->next = t;
+  else
+    l->head = t;
+  l->tail = t;
 }
 
 static void release_timer(cw_loop *loop, cw_timer *t) { pool_free(&loop->timers, t); }
@@ -111,25 +211,44 @@ static void run_callback(cw_loop *loop, cw_timer *t, cw_phase phase) {
   t->running = false;
 }
 
-/* The timers phase: every timer due when it began, in (deadline, seq)
- * order, with the queues drained after each. */
+/* Node's listOnTimeout: runs l's timers in order while they are due; false
+ * when one is not, after moving l's expiry to it. */
+static bool run_list(cw_loop *loop, timer_list *l, uint64_t now) {
+  cw_timer *t;
+  while ((t = l->head) && !loop->stopped) {
+    if (t->start + l->msecs > now) {
+      l->expiry = t->start + l->msecs > now + 1 ? t->start + l->msecs : now + 1;
+      l->id = loop->list_id++;
+      sift_down(loop, l->heap_index);
+      return false;
+    }
+    list_unlink(l, t);
+    uint64_t start = t->kind == T_INTERVAL ? now_ms(loop) : 0;
+    run_callback(loop, t, CW_PHASE_TIMERS);
+    if (t->kind == T_INTERVAL && !t->cleared)
+      insert(loop, t, t->repeat, start); /* re-armed after its callback */
+    else
+      release_timer(loop, t);
+  }
+  return true;
+}
+
+/* The timers phase, as Node's processTimers: every list due at the time
+ * the phase began, earliest first, with the queues drained after each timer. */
 static void on_timer(uv_timer_t *handle) {
   loop_handles *h = handle->data;
   cw_loop *loop = h->loop;
-  uint64_t now = uv_now(loop->uv);
+  uint64_t now = now_ms(loop);
   loop->in_timers = true;
-  while (loop->heap_len && !loop->stopped && loop->heap[0]->deadline <= now) {
-    cw_timer *t = loop->heap[0];
-    heap_remove(loop, 0);
-    uint64_t start = t->kind == T_INTERVAL ? now_ms(loop) : 0;
-    run_callback(loop, t, CW_PHASE_TIMERS);
-    if (t->kind == T_INTERVAL && !t->cleared) {
-      t->deadline = start + t->repeat; /* re-armed after its callback */
-      t->seq = loop->timer_seq++;
-      heap_push(loop, t);
-    } else {
-      release_timer(loop, t);
-    }
+  while (loop->heap_len && !loop->stopped && loop->heap[0]->expiry <= now) {
+    timer_list *l = loop->heap[0];
+    l->running = true;
+    bool emptied = run_list(loop, l, now) && !l->head;
+    l->running = false;
+    if (!l->mapped)
+      free(l); /* cleared empty while it ran */
+    else if (emptied)
+      list_unmap(loop, l);
   }
   loop->in_timers = false;
   arm(loop);
@@ -204,7 +323,10 @@ void timers_destroy(cw_loop *loop) {
   uv_close((uv_handle_t *)&h->timer, on_closed);
   uv_close((uv_handle_t *)&h->check, on_closed);
   uv_close((uv_handle_t *)&h->idle, on_closed);
+  for (size_t i = 0; i < loop->heap_len; i++)
+    free(loop->heap[i]);
   free(loop->heap);
+  free(loop->buckets);
 }
 
 /* ---- the public API ---------------------------------------------------- */
@@ -221,7 +343,8 @@ static cw_timer *timer_new(cw_loop *loop, timer_kind kind, cw_fn fn, void *arg, 
   t->arg = arg;
   t->kind = kind;
   t->running = t->cleared = false;
-  t->deadline = t->repeat = 0;
+  t->start = t->repeat = 0;
+  t->list = NULL;
   t->next = t->prev = NULL;
   t->file = file;
   t->line = line;
@@ -235,12 +358,8 @@ static cw_timer *start_timer(cw_loop *loop, timer_kind kind, uint64_t ms, cw_fn 
     return NULL;
   if (ms < 1)
     ms = 1;
-  t->deadline = now_ms(loop) + ms;
   t->repeat = kind == T_INTERVAL ? ms : 0;
-  t->seq = loop->timer_seq++;
-  heap_push(loop, t);
-  if (loop->heap[0] == t)
-    arm(loop);
+  insert(loop, t, ms, now_ms(loop));
   return pool_handle(&loop->timers, t);
 }
 
@@ -288,10 +407,13 @@ void cw_clear(cw_timer *handle) {
     if (!loop->imm_head && !stray_work(loop))
       stop_idle(loop);
   } else {
-    bool was_first = t->heap_index == 0;
-    heap_remove(loop, t->heap_index);
-    if (was_first && !loop->in_timers)
-      arm(loop);
+    timer_list *l = t->list;
+    list_unlink(l, t);
+    if (!l->head) { /* Node's unenroll: an empty list goes */
+      list_unmap(loop, l);
+      if (!loop->in_timers)
+        arm(loop);
+    }
   }
   release_timer(loop, t);
 }
@@ -302,9 +424,10 @@ size_t cw_loop_timers(cw_loop *loop, cw_timer_visit_fn fn, void *arg) {
     return 0;
   }
   size_t n = 0;
-  for (size_t i = 0; i < loop->heap_len; i++, n++)
-    if (fn)
-      fn(arg, kind_names[loop->heap[i]->kind], loop->heap[i]->file, loop->heap[i]->line);
+  for (size_t i = 0; i < loop->heap_len; i++)
+    for (cw_timer *t = loop->heap[i]->head; t; t = t->next, n++)
+      if (fn)
+        fn(arg, kind_names[t->kind], t->file, t->line);
   for (cw_timer *t = loop->imm_head; t; t = t->next, n++)
     if (fn)
       fn(arg, kind_names[t->kind], t->file, t->line);
