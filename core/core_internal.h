@@ -3,6 +3,7 @@
 #define CLOCKWORK_CORE_INTERNAL_H
 
 #include "clockwork/core.h"
+#include "fiber_internal.h"
 
 /* ---- pool.c: fixed-size objects whose handles can be checked after free --
  * Every object starts with a pool_obj. Freed objects stay in the pool's
@@ -118,10 +119,19 @@ struct cw_loop {
   bool in_uv_run;
   bool idle_active;
   unsigned long misuses;
+  uint64_t seed;
+  uint64_t rng[4]; /* xoshiro256** */
 
   pool promises;
   pool reactions;
   pool timers;
+  pool tasks;
+
+  /* tasks: their stacks, and the ones alive */
+  cw_fiber_pool fibers;
+  bool fibers_ready;
+  size_t stack_size;
+  struct task *tasks_head;
 
   /* timeouts and intervals: lists by duration, in a heap by expiry */
   timer_list **heap;
@@ -158,6 +168,9 @@ void enqueue_job(cw_loop *loop, cw_fn fn, void *arg);
 /* Work was queued: outside any macrotask, have the next check phase drain it. */
 void loop_wake(cw_loop *loop);
 void drain(cw_loop *loop);
+
+/* random.c: seeds a new loop from the OS */
+void random_init(cw_loop *loop);
 
 /* ---- timers.c ---------------------------------------------------------- */
 size_t timer_size(void);
@@ -196,7 +209,10 @@ typedef enum {
   R_FINALLY,
   R_ADOPT,   /* settle target like source */
   R_ELEMENT, /* one input of a combinator */
+  R_AWAIT,   /* resume a task */
 } reaction_kind;
+
+typedef struct task task;
 
 typedef struct reaction {
   struct reaction *next;
@@ -209,6 +225,7 @@ typedef struct reaction {
     struct { cw_handler on_ok, on_err; void *arg; } then;
     struct { cw_fn fn; void *arg; } fin;
     struct { combinator *c; size_t index; } element;
+    struct { task *task; } await;
   } u;
 } reaction;
 
@@ -225,6 +242,8 @@ void promise_settle(cw_promise *p, cw_state state, void *value, int error, const
 void promise_settle_like(cw_promise *target, const cw_promise *source);
 /* Makes target follow source (a core reference, consumed): the thenable job. */
 void promise_adopt(cw_promise *target, cw_promise *source, const char *file, int line);
+/* Settles target with what a handler or a task returned. */
+void promise_resolve_result(cw_promise *target, cw_result res, const char *file, int line);
 /* Attaches a reaction to p (which keeps it alive until it ran). */
 void promise_react(cw_promise *p, reaction *r, const char *file, int line);
 reaction *reaction_new(cw_loop *loop, reaction_kind kind, cw_promise *target, const char *file, int line);
@@ -233,6 +252,11 @@ void promise_free(cw_promise *p);
 /* combinators.c */
 void combinator_element(reaction *r, const cw_promise *source);
 void combinator_unref(combinator *c);
+
+/* task.c */
+size_t task_size(void);
+void task_resume_with(task *t, const cw_promise *settled);
+void tasks_destroy(cw_loop *loop);
 
 /* rejections.c */
 void rejection_track(cw_promise *p);

@@ -13,7 +13,9 @@ static cw_loop *loop_setup(cw_loop *loop, uv_loop_t *uv) {
   pool_init(&loop->promises, sizeof(cw_promise));
   pool_init(&loop->reactions, sizeof(reaction));
   pool_init(&loop->timers, timer_size());
+  pool_init(&loop->tasks, task_size());
   timers_init(loop);
+  random_init(loop);
   return loop;
 }
 
@@ -67,6 +69,7 @@ void cw_loop_free(cw_loop *loop) {
     return;
   }
   cw_loop_floating(loop, print_floating, NULL);
+  tasks_destroy(loop);
   timers_destroy(loop);
   rejections_destroy(loop);
   job_queue_destroy(&loop->ticks);
@@ -74,6 +77,7 @@ void cw_loop_free(cw_loop *loop) {
   pool_destroy(&loop->promises);
   pool_destroy(&loop->reactions);
   pool_destroy(&loop->timers);
+  pool_destroy(&loop->tasks);
   free(loop->doomed);
   if (loop->owns_uv) {
     /* our handles are closing; handles someone else left on our loop too */

@@ -204,8 +204,7 @@ void promise_adopt(cw_promise *target, cw_promise *source, const char *file, int
   enqueue_job(target->loop, thenable_job, r);
 }
 
-/* Settles target with what a handler returned. */
-static void resolve_with_result(cw_promise *target, cw_result res, const char *file, int line) {
+void promise_resolve_result(cw_promise *target, cw_result res, const char *file, int line) {
   if (res.follow) {
     cw_promise *source = promise_take(res.follow, "cw_follow", file, line);
     if (source && source->loop != target->loop) {
@@ -237,7 +236,7 @@ static void run_reaction(void *arg) {
   case R_THEN: {
     cw_handler h = source->state == CW_FULFILLED ? r->u.then.on_ok : r->u.then.on_err;
     if (h)
-      resolve_with_result(r->target, h(r->u.then.arg, result_of(source)), r->file, r->line);
+      promise_resolve_result(r->target, h(r->u.then.arg, result_of(source)), r->file, r->line);
     else
       promise_settle_like(r->target, source);
     break;
@@ -254,6 +253,9 @@ static void run_reaction(void *arg) {
     break;
   case R_ELEMENT:
     combinator_element(r, source);
+    break;
+  case R_AWAIT:
+    task_resume_with(r->u.await.task, source);
     break;
   }
   reaction_free(source->loop, r);

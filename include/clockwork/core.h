@@ -203,6 +203,29 @@ CW_EXTERN cw_result cw_promise_result_at(const cw_promise *p, const char *file, 
 typedef void (*cw_floating_fn)(void *arg, const char *file, int line, cw_state state, unsigned refs);
 CW_EXTERN size_t cw_loop_floating(cw_loop *loop, cw_floating_fn fn, void *arg);
 
+/* ---- tasks: async functions ---------------------------------------------- */
+
+#define cw_spawn(loop, fn, arg) cw_spawn_at(loop, fn, arg, CW_HERE)
+#define cw_await(p) cw_await_at(p, CW_HERE)
+/* Runs fn(arg) as a task, at once, up to its first cw_await, on a stack of
+ * its own; the promise settles with what fn returns (cw_follow(p): like p,
+ * two jobs later, as an async function returning a promise). */
+CW_EXTERN cw_promise *cw_spawn_at(cw_loop *loop, cw_task_fn fn, void *arg, const char *file, int line);
+/* Inside a task: suspends it until p (consumed) settles, then returns its
+ * result. Resumes in one job, as await in V8. Outside a task: misuse. */
+CW_EXTERN cw_result cw_await_at(cw_promise *p, const char *file, int line);
+/* Whether the caller runs inside a task. */
+CW_EXTERN bool cw_in_task(void);
+/* Stack size of the loop's tasks (0: 256 KiB), rounded up to pages; a guard
+ * page below each turns an overflow into a report naming the task's function.
+ * UV_EBUSY while tasks are alive. */
+CW_EXTERN int cw_loop_set_stack_size(cw_loop *loop, size_t bytes);
+/* Tasks alive (suspended at an await); fn (may be NULL) sees where each was
+ * spawned and where it waits. */
+typedef void (*cw_task_visit_fn)(void *arg, const char *spawned_file, int spawned_line, const char *await_file,
+                                 int await_line);
+CW_EXTERN size_t cw_loop_tasks(cw_loop *loop, cw_task_visit_fn fn, void *arg);
+
 /* ---- reports ----------------------------------------------------------- */
 
 /* An unhandled rejection (handled_late false), or the notice that a handler
