@@ -114,8 +114,11 @@ struct cw_loop {
   cw_phase phase;
   int depth;          /* nested macrotasks */
   bool draining;
+  size_t job_limit;   /* jobs one drain may run; 0: no limit */
+  uint64_t macrotasks;
+  char *guard_message;
   bool running;       /* inside cw_run */
-  bool stopped;       /* an unhandled rejection stopped the run */
+  int stopped;        /* why the run stopped: CW_EUNHANDLED, CW_ELIMIT; 0 while it runs */
   bool in_uv_run;
   bool idle_active;
   unsigned long misuses;
@@ -168,6 +171,8 @@ void enqueue_job(cw_loop *loop, cw_fn fn, void *arg);
 /* Work was queued: outside any macrotask, have the next check phase drain it. */
 void loop_wake(cw_loop *loop);
 void drain(cw_loop *loop);
+/* Stops the run: cw_run returns code. */
+void loop_stop(cw_loop *loop, int code);
 
 /* random.c: seeds a new loop from the OS */
 void random_init(cw_loop *loop);
@@ -249,12 +254,18 @@ void promise_react(cw_promise *p, reaction *r, const char *file, int line);
 reaction *reaction_new(cw_loop *loop, reaction_kind kind, cw_promise *target, const char *file, int line);
 void promise_free(cw_promise *p);
 
+/* The function a queued job stands for (a handler, a task), for reports. */
+void *job_callback(const job *j);
+/* "name+0x12" or "0x..." for a function pointer, via dladdr. */
+const char *describe_fn(const void *fn, char *buf, size_t size);
+
 /* combinators.c */
 void combinator_element(reaction *r, const cw_promise *source);
 void combinator_unref(combinator *c);
 
 /* task.c */
 size_t task_size(void);
+void *task_function(const task *t);
 void task_resume_with(task *t, const cw_promise *settled);
 void tasks_destroy(cw_loop *loop);
 

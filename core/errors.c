@@ -1,5 +1,6 @@
 /* Names and messages of error codes: clockwork's own, then libuv's. */
 #include "core_internal.h"
+#include "clockwork/concurrency.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -13,6 +14,8 @@ static const struct {
     {CW_EUNHANDLED, "CW_EUNHANDLED", "unhandled promise rejection"},
     {CW_EMISUSE, "CW_EMISUSE", "the clockwork API was misused"},
     {CW_ECYCLE, "CW_ECYCLE", "chaining cycle: a promise resolved with itself"},
+    {CW_EOPEN, "CW_EOPEN", "the circuit breaker is open"},
+    {CW_ELIMIT, "CW_ELIMIT", "a loop guard stopped a run that would not end"},
 };
 
 #define N_OWN (sizeof own_errors / sizeof own_errors[0])

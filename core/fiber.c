@@ -86,8 +86,9 @@ static void context_switch(cw_fiber *from, cw_fiber *to) {
 void cw_fiber_switch(void **save_sp, void *load_sp);
 void *cw_fiber_stack_init(void *top, void (*entry)(void));
 
+/* The stack ends where the fiber begins, 64-byte aligned. */
 static void context_init(cw_fiber *f, void (*entry)(void)) {
-  f->sp = cw_fiber_stack_init((void *)((uintptr_t)f & ~(uintptr_t)15), entry);
+  f->sp = cw_fiber_stack_init(f, entry);
 }
 
 static void context_switch(cw_fiber *from, cw_fiber *to) {
@@ -219,8 +220,7 @@ static cw_fiber *map_stack(cw_fiber_pool *pool) {
     return NULL;
   }
   cw_fiber *f = (cw_fiber *)((uintptr_t)(base + size - sizeof(cw_fiber)) & ~(uintptr_t)63);
-  memset(f, 0, sizeof *f);
-  f->pool = pool;
+  f->pool = pool; /* the rest of a fresh mapping is zero */
   f->stack_lo = base + page_size;
   f->stack_bytes = (size_t)((char *)f - f->stack_lo);
   f->valgrind_id = VALGRIND_STACK_REGISTER(f->stack_lo, (char *)f);

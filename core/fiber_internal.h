@@ -30,7 +30,8 @@ void cw_fiber_pool_init(cw_fiber_pool *pool, size_t stack_size);
 /* Unmaps every stack. All fibers of the pool must have been freed. */
 void cw_fiber_pool_destroy(cw_fiber_pool *pool);
 
-/* A fiber that runs fn(arg) when first resumed, on a stack from the pool;
+/* A fiber that runs fn(arg) when first resumed, on a stack from the pool,
+ * with the floating-point control state of its creator (as a thread has);
  * NULL with errno set when no stack can be mapped. */
 cw_fiber *cw_fiber_new(cw_fiber_pool *pool, cw_fiber_fn fn, void *arg);
 

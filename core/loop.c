@@ -79,6 +79,7 @@ void cw_loop_free(cw_loop *loop) {
   pool_destroy(&loop->timers);
   pool_destroy(&loop->tasks);
   free(loop->doomed);
+  free(loop->guard_message);
   if (loop->owns_uv) {
     /* our handles are closing; handles someone else left on our loop too */
     uv_run(loop->uv, UV_RUN_NOWAIT);
@@ -103,7 +104,7 @@ int cw_run_at(cw_loop *loop, cw_fn main, void *arg, const char *file, int line) 
   unsigned long misuses = loop->misuses;
   cw_loop *outer = misuse_set_loop(loop);
   loop->running = true;
-  loop->stopped = false;
+  loop->stopped = 0;
   cw_macrotask_begin_at(loop, CW_PHASE_MAIN, file, line);
   if (main)
     main(arg);
@@ -116,8 +117,23 @@ int cw_run_at(cw_loop *loop, cw_fn main, void *arg, const char *file, int line) 
   loop->running = false;
   misuse_set_loop(outer);
   if (loop->stopped)
-    return CW_EUNHANDLED;
+    return loop->stopped;
   return loop->misuses != misuses ? CW_EMISUSE : 0;
+}
+
+void cw_loop_set_job_limit(cw_loop *loop, size_t max_jobs) {
+  if (loop)
+    loop->job_limit = max_jobs;
+}
+
+const char *cw_loop_guard_message(const cw_loop *loop) { return loop ? loop->guard_message : NULL; }
+
+uint64_t cw_loop_macrotask_count(const cw_loop *loop) { return loop ? loop->macrotasks : 0; }
+
+bool cw_loop_owns_handle(const cw_loop *loop, const uv_handle_t *handle) {
+  const loop_handles *h = loop ? loop->handles : NULL;
+  return h && (handle == (const uv_handle_t *)&h->timer || handle == (const uv_handle_t *)&h->check ||
+               handle == (const uv_handle_t *)&h->idle);
 }
 
 cw_phase cw_loop_phase(const cw_loop *loop) { return loop ? loop->phase : CW_PHASE_NONE; }
@@ -133,8 +149,10 @@ void cw_macrotask_begin_at(cw_loop *loop, cw_phase phase, const char *file, int 
     misuse(NULL, "cw_macrotask_begin", file, line, "the loop is NULL");
     return;
   }
-  if (loop->depth++ == 0)
+  if (loop->depth++ == 0) {
     loop->phase = phase;
+    loop->macrotasks++;
+  }
 }
 
 void cw_macrotask_end_at(cw_loop *loop, const char *file, int line) {
@@ -161,18 +179,62 @@ void enqueue_job(cw_loop *loop, cw_fn fn, void *arg) {
     loop_wake(loop);
 }
 
+void loop_stop(cw_loop *loop, int code) {
+  if (!loop->stopped)
+    loop->stopped = code;
+  if (loop->in_uv_run)
+    uv_stop(loop->uv);
+}
+
+/* The loop guard: a drain that never ends is reported with the callbacks
+ * that keep queueing, and stops the run instead of hanging. */
+static void guard_trip(cw_loop *loop, size_t jobs) {
+  enum { TOP = 5 };
+  struct { void *fn; size_t count; } top[TOP] = {{0}};
+  const job_queue *queues[] = {&loop->ticks, &loop->microtasks};
+  for (int q = 0; q < 2; q++)
+    for (size_t i = 0; i < queues[q]->count; i++) {
+      void *fn = job_callback(&queues[q]->ring[(queues[q]->head + i) & (queues[q]->cap - 1)]);
+      int k = 0;
+      while (k < TOP && top[k].fn && top[k].fn != fn)
+        k++;
+      if (k < TOP) {
+        top[k].fn = fn;
+        top[k].count++;
+      }
+    }
+  char msg[1024], name[256];
+  int n = snprintf(msg, sizeof msg, "loop guard: one drain ran %zu jobs and they keep coming; queued now:", jobs);
+  for (int k = 0; k < TOP && top[k].fn && n < (int)sizeof msg; k++)
+    n += snprintf(msg + n, sizeof msg - (size_t)n, "%s %s x%zu", k ? "," : "",
+                  describe_fn(top[k].fn, name, sizeof name), top[k].count);
+  free(loop->guard_message);
+  loop->guard_message = strdup(msg);
+  fprintf(stderr, "clockwork: %s\n", msg);
+  loop_stop(loop, CW_ELIMIT);
+}
+
 void drain(cw_loop *loop) {
-  if (loop->draining)
+  if (loop->draining || loop->stopped)
     return;
   loop->draining = true;
+  size_t jobs = 0, limit = loop->job_limit ? loop->job_limit : SIZE_MAX;
   job j;
   do {
     loop->phase = CW_PHASE_TICK;
-    while (job_queue_pop(&loop->ticks, &j))
+    while (jobs < limit && job_queue_pop(&loop->ticks, &j)) {
+      jobs++;
       j.fn(j.arg);
+    }
     loop->phase = CW_PHASE_MICROTASK;
-    while (job_queue_pop(&loop->microtasks, &j))
+    while (jobs < limit && job_queue_pop(&loop->microtasks, &j)) {
+      jobs++;
       j.fn(j.arg);
+    }
+    if (jobs >= limit && (loop->ticks.count || loop->microtasks.count)) {
+      guard_trip(loop, jobs);
+      break;
+    }
   } while (loop->ticks.count || ((loop->unhandled_len || loop->late_len) && rejections_process(loop)));
   loop->draining = false;
 }

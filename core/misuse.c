@@ -1,8 +1,12 @@
 /* Reports of API misuse: the caller's site, what was wrong, never a crash. */
+#define _GNU_SOURCE
 #include "core_internal.h"
+
+#include <dlfcn.h>
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 static cw_misuse_fn misuse_hook;
 static void *misuse_hook_arg;
@@ -38,4 +42,21 @@ void misuse(cw_loop *loop, const char *function, const char *file, int line, con
     misuse_hook(misuse_hook_arg, &m);
   else
     fprintf(stderr, "clockwork: misuse of %s at %s:%d: %s\n", m.function, m.file, m.line, m.message);
+}
+
+/* Static functions have no dynamic symbol: then the module and the offset,
+ * which addr2line -f -e MODULE OFFSET turns into a name. */
+const char *describe_fn(const void *fn, char *buf, size_t size) {
+  Dl_info info;
+  if (!fn || !dladdr(fn, &info)) {
+    snprintf(buf, size, "%p", fn);
+  } else if (info.dli_sname) {
+    uintptr_t offset = (uintptr_t)fn - (uintptr_t)info.dli_saddr;
+    snprintf(buf, size, offset ? "%s+0x%lx" : "%s", info.dli_sname, (unsigned long)offset);
+  } else {
+    const char *module = strrchr(info.dli_fname, '/');
+    snprintf(buf, size, "%s(+0x%lx)", module ? module + 1 : info.dli_fname,
+             (unsigned long)((uintptr_t)fn - (uintptr_t)info.dli_fbase));
+  }
+  return buf;
 }

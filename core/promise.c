@@ -261,6 +261,24 @@ static void run_reaction(void *arg) {
   reaction_free(source->loop, r);
 }
 
+void *job_callback(const job *j) {
+  if (j->fn == thenable_job)
+    return job_callback(&(job){run_reaction, j->arg});
+  if (j->fn != run_reaction)
+    return (void *)j->fn;
+  const reaction *r = j->arg;
+  switch (r->kind) {
+  case R_THEN:
+    return (void *)(r->u.then.on_ok ? r->u.then.on_ok : r->u.then.on_err);
+  case R_FINALLY:
+    return (void *)r->u.fin.fn;
+  case R_AWAIT:
+    return task_function(r->u.await.task);
+  default:
+    return (void *)j->fn;
+  }
+}
+
 /* ---- the public API ---------------------------------------------------- */
 
 cw_promise *cw_promise_new_at(cw_loop *loop, const char *file, int line) {

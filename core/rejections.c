@@ -64,9 +64,7 @@ bool rejections_process(cw_loop *loop) {
       hooked = true;
     } else {
       print_rejection(&r);
-      loop->stopped = true;
-      if (loop->in_uv_run)
-        uv_stop(loop->uv);
+      loop_stop(loop, CW_EUNHANDLED);
     }
   }
   for (size_t i = 0; i < loop->unhandled_len; i++)

@@ -22,6 +22,8 @@ struct task {
 
 size_t task_size(void) { return sizeof(task); }
 
+void *task_function(const task *t) { return (void *)t->fn; }
+
 /* The task whose fiber is running on this thread. */
 static _Thread_local task *current;
 

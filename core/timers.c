@@ -418,6 +418,11 @@ void cw_clear(cw_timer *handle) {
   release_timer(loop, t);
 }
 
+static void visit(const cw_timer *t, uint64_t due, cw_timer_visit_fn fn, void *arg) {
+  cw_timer_info info = {kind_names[t->kind], t->fn, t->arg, due, t->file, t->line};
+  fn(arg, &info);
+}
+
 size_t cw_loop_timers(cw_loop *loop, cw_timer_visit_fn fn, void *arg) {
   if (!loop) {
     misuse(NULL, "cw_loop_timers", NULL, 0, "the loop is NULL");
@@ -427,9 +432,9 @@ size_t cw_loop_timers(cw_loop *loop, cw_timer_visit_fn fn, void *arg) {
   for (size_t i = 0; i < loop->heap_len; i++)
     for (cw_timer *t = loop->heap[i]->head; t; t = t->next, n++)
       if (fn)
-        fn(arg, kind_names[t->kind], t->file, t->line);
+        visit(t, t->start + loop->heap[i]->msecs, fn, arg);
   for (cw_timer *t = loop->imm_head; t; t = t->next, n++)
     if (fn)
-      fn(arg, kind_names[t->kind], t->file, t->line);
+      visit(t, 0, fn, arg);
   return n;
 }

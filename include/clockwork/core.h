@@ -60,6 +60,7 @@ typedef cw_result (*cw_task_fn)(void *arg);
 #define CW_EUNHANDLED (-7002) /* cw_run: stopped on an unhandled rejection */
 #define CW_EMISUSE    (-7003) /* cw_run: the API was misused during the run */
 #define CW_ECYCLE     (-7004) /* a promise was resolved with itself */
+#define CW_ELIMIT     (-7006) /* cw_run: a loop guard stopped a run that would not end */
 
 /* The name of an error code ("UV_ETIMEDOUT", "CW_EAGGREGATE") and its message. */
 CW_EXTERN const char *cw_err_name(int error);
@@ -81,7 +82,8 @@ CW_EXTERN cw_loop *cw_loop_wrap(uv_loop_t *uv);
 CW_EXTERN uv_loop_t *cw_loop_uv(cw_loop *loop);
 /* Runs main (may be NULL) as the first macrotask, drains, then runs the loop
  * until no work is left. Returns 0, CW_EUNHANDLED when it stopped on an
- * unhandled rejection, or CW_EMISUSE when misuse was reported during the run. */
+ * unhandled rejection, CW_ELIMIT when the loop guard stopped it, or
+ * CW_EMISUSE when misuse was reported during the run. */
 #define cw_run(loop, main, arg) cw_run_at(loop, main, arg, CW_HERE)
 CW_EXTERN int cw_run_at(cw_loop *loop, cw_fn main, void *arg, const char *file, int line);
 /* Frees the loop and everything it owns; reports floating promises first. */
@@ -102,6 +104,17 @@ typedef enum {
 } cw_phase;
 CW_EXTERN cw_phase cw_loop_phase(const cw_loop *loop);
 CW_EXTERN const char *cw_phase_name(cw_phase phase);
+
+/* The loop guard: a drain that runs more than max_jobs jobs (0: no limit,
+ * the default) stops the run with CW_ELIMIT and a report naming the
+ * callbacks still queued; the report stays readable until the loop is freed. */
+CW_EXTERN void cw_loop_set_job_limit(cw_loop *loop, size_t max_jobs);
+CW_EXTERN const char *cw_loop_guard_message(const cw_loop *loop);
+/* Macrotasks begun so far: two trace entries with the same count ran in the
+ * same macrotask or its drain. */
+CW_EXTERN uint64_t cw_loop_macrotask_count(const cw_loop *loop);
+/* Whether handle is one of the loop's own (clockwork's timer, check, idle). */
+CW_EXTERN bool cw_loop_owns_handle(const cw_loop *loop, const uv_handle_t *handle);
 
 /* Brackets a libuv callback of your own as a macrotask of the given phase:
  * cw_macrotask_end drains the queues as the core does after its own
@@ -131,9 +144,16 @@ CW_EXTERN cw_timer *cw_set_immediate_at(cw_loop *loop, cw_fn fn, void *arg, cons
 /* Cancels a timeout, interval or immediate; a no-op on NULL, a fired
  * timeout or a timer already cleared. */
 CW_EXTERN void cw_clear(cw_timer *timer);
-/* Timers, intervals and immediates still armed; fn (may be NULL) sees each
- * one's creation site. */
-typedef void (*cw_timer_visit_fn)(void *arg, const char *kind, const char *file, int line);
+/* Timers, intervals and immediates still armed; fn (may be NULL) sees each. */
+typedef struct cw_timer_info {
+  const char *kind; /* "timeout", "interval" or "immediate" */
+  cw_fn fn;
+  void *arg;
+  uint64_t due;     /* loop time (uv_now) it is due at; 0 for immediates */
+  const char *file; /* created at */
+  int line;
+} cw_timer_info;
+typedef void (*cw_timer_visit_fn)(void *arg, const cw_timer_info *timer);
 CW_EXTERN size_t cw_loop_timers(cw_loop *loop, cw_timer_visit_fn fn, void *arg);
 
 /* ---- promises ---------------------------------------------------------- */
