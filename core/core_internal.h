@@ -165,6 +165,9 @@ struct cw_loop {
  * out of memory, as the core has no way to go on without its queues. */
 void grow_array(void **arr, size_t *cap, size_t need, size_t elem);
 void *xmalloc(size_t size);
+/* A block of at least size bytes, on huge pages from BIG_ALLOC / 2 up; free() it. */
+#define BIG_ALLOC ((size_t)2 << 20)
+void *big_alloc(size_t size);
 
 /* Queues a microtask; the core's own jobs go through here too. */
 void enqueue_job(cw_loop *loop, cw_fn fn, void *arg);

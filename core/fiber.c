@@ -57,6 +57,7 @@ struct cw_fiber {
   cw_fiber *resumer; /* whom to switch back to; NULL unless active */
   cw_fiber_fn fn;
   void *arg;
+  void (*report_as)(void); /* the function an overflow report names, if not fn */
   cw_fiber_pool *pool; /* NULL for a thread's own context */
   cw_fiber *next_free;
   char *stack_lo;      /* lowest usable byte, just above the guard page */
@@ -119,17 +120,18 @@ static char *append_number(char *out, const char *end, uintptr_t n, unsigned bas
 
 static void report_overflow(const cw_fiber *f) {
   char msg[512], *out = msg, *end = msg + sizeof msg;
+  void *fn = f->report_as ? (void *)(uintptr_t)f->report_as : (void *)(uintptr_t)f->fn;
   Dl_info info;
   out = append(out, end, "clockwork: stack overflow in task ");
-  if (dladdr((void *)(uintptr_t)f->fn, &info) && info.dli_sname) {
+  if (dladdr(fn, &info) && info.dli_sname) {
     out = append(out, end, info.dli_sname);
   } else {
     out = append(out, end, "0x");
-    out = append_number(out, end, (uintptr_t)f->fn, 16);
+    out = append_number(out, end, (uintptr_t)fn, 16);
   }
   out = append(out, end, " (stack ");
   out = append_number(out, end, f->pool->stack_size / 1024, 10);
-  out = append(out, end, " KiB) — raise it with the stack size given to cw_fiber_pool_init\n");
+  out = append(out, end, " KiB) — raise it with cw_loop_set_stack_size\n");
   (void)!write(STDERR_FILENO, msg, (size_t)(out - msg));
 }
 
@@ -269,6 +271,7 @@ cw_fiber *cw_fiber_new(cw_fiber_pool *pool, cw_fiber_fn fn, void *arg) {
   pool->live++;
   f->fn = fn;
   f->arg = arg;
+  f->report_as = NULL;
   f->done = false;
   f->resumer = NULL;
 #ifdef CW_FIBER_ASAN
@@ -277,6 +280,10 @@ cw_fiber *cw_fiber_new(cw_fiber_pool *pool, cw_fiber_fn fn, void *arg) {
 #endif
   context_init(f, fiber_main);
   return f;
+}
+
+void cw_fiber_report_as(cw_fiber *f, void (*fn)(void)) {
+  f->report_as = fn;
 }
 
 void cw_fiber_resume(cw_fiber *f) {

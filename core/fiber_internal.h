@@ -35,6 +35,10 @@ void cw_fiber_pool_destroy(cw_fiber_pool *pool);
  * NULL with errno set when no stack can be mapped. */
 cw_fiber *cw_fiber_new(cw_fiber_pool *pool, cw_fiber_fn fn, void *arg);
 
+/* Has an overflow report name fn instead of the fiber's function, for a
+ * fiber function that wraps another (a task's). */
+void cw_fiber_report_as(cw_fiber *f, void (*fn)(void));
+
 /* Runs f from where it stopped until it yields or its function returns.
  * f must be neither finished nor running nor waiting on a fiber it resumed. */
 void cw_fiber_resume(cw_fiber *f);

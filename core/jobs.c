@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 void *xmalloc(size_t size) {
   void *p = malloc(size);
@@ -11,6 +12,23 @@ void *xmalloc(size_t size) {
     fprintf(stderr, "clockwork: out of memory (%zu bytes)\n", size);
     abort();
   }
+  return p;
+}
+
+/* Large blocks on transparent huge pages where the kernel offers them:
+ * first touches of a fresh pool cost one fault per 2 MiB, not per 4 KiB. */
+void *big_alloc(size_t size) {
+  if (size < BIG_ALLOC / 2)
+    return xmalloc(size);
+  size = (size + BIG_ALLOC - 1) / BIG_ALLOC * BIG_ALLOC;
+  void *p = aligned_alloc(BIG_ALLOC, size);
+  if (!p) {
+    fprintf(stderr, "clockwork: out of memory (%zu bytes)\n", size);
+    abort();
+  }
+#ifdef MADV_HUGEPAGE
+  madvise(p, size, MADV_HUGEPAGE);
+#endif
   return p;
 }
 
@@ -38,7 +56,7 @@ void job_queue_destroy(job_queue *q) {
 
 void job_queue_grow(job_queue *q) {
   size_t cap = q->cap ? q->cap * 2 : 1024;
-  job *ring = xmalloc(cap * sizeof *ring);
+  job *ring = big_alloc(cap * sizeof *ring);
   /* unroll the ring so that head is at 0 */
   for (size_t i = 0; i < q->count; i++)
     ring[i] = q->ring[(q->head + i) & (q->cap - 1)];

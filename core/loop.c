@@ -48,11 +48,13 @@ uv_loop_t *cw_loop_uv(cw_loop *loop) {
   return loop->uv;
 }
 
-static void print_floating(void *arg, const char *file, int line, cw_state state, unsigned refs) {
-  (void)arg;
-  fprintf(stderr, "clockwork: floating promise created at %s:%d (%s, %u reference%s never consumed)\n", file,
-          line, state == CW_PENDING ? "pending" : state == CW_FULFILLED ? "fulfilled" : "rejected", refs,
-          refs == 1 ? "" : "s");
+/* A reference never consumed is a misuse of the ownership rules: reported
+ * as one, at the site that created the promise. */
+static void report_floating(void *arg, const char *file, int line, cw_state state, unsigned refs) {
+  cw_loop *loop = arg;
+  misuse(loop, "cw_loop_free", file, line, "floating promise created here (%s, %u reference%s never consumed)",
+         state == CW_PENDING ? "pending" : state == CW_FULFILLED ? "fulfilled" : "rejected", refs,
+         refs == 1 ? "" : "s");
 }
 
 static void close_any(uv_handle_t *handle, void *arg) {
@@ -68,7 +70,7 @@ void cw_loop_free(cw_loop *loop) {
     misuse(loop, "cw_loop_free", NULL, 0, "the loop is running: free it after cw_run returns");
     return;
   }
-  cw_loop_floating(loop, print_floating, NULL);
+  cw_loop_floating(loop, report_floating, loop);
   tasks_destroy(loop);
   timers_destroy(loop);
   rejections_destroy(loop);

@@ -44,7 +44,8 @@ static char *chunk_object(const pool *p, pool_chunk *c, size_t i) {
 }
 
 void pool_grow(pool *p) {
-  pool_chunk *c = xmalloc(sizeof *c + p->per_chunk * p->size);
+  size_t bytes = sizeof(pool_chunk) + p->per_chunk * p->size;
+  pool_chunk *c = big_alloc(bytes);
   c->count = p->per_chunk;
   c->next = p->chunks;
   p->chunks = c;
@@ -59,8 +60,8 @@ void pool_grow(pool *p) {
     *pool_link(o) = p->free;
     p->free = o;
   }
-  if (p->per_chunk < 4096) /* grow geometrically: few chunks, fast startup */
-    p->per_chunk *= 2;
+  if (bytes < BIG_ALLOC) /* grow geometrically up to huge-page chunks */
+    p->per_chunk = (2 * bytes < BIG_ALLOC ? 2 * bytes : BIG_ALLOC - sizeof(pool_chunk)) / p->size;
 }
 
 void *pool_handle(const pool *p, void *obj) {
