@@ -80,6 +80,7 @@ cw_promise *cw_spawn_at(cw_loop *loop, cw_task_fn fn, void *arg, const char *fil
     promise_settle(p, CW_REJECTED, NULL, UV_ENOMEM, file, line);
     return promise_handle(p);
   }
+  cw_fiber_report_as(t->fiber, (void (*)(void))fn); /* an overflow names fn, not task_entry */
   p->refs++;
   t->loop = loop;
   t->fn = fn;
