@@ -203,12 +203,21 @@ static void insert(cw_loop *loop, cw_timer *t, uint64_t msecs, uint64_t start) {
 
 static void release_timer(cw_loop *loop, cw_timer *t) { pool_free(&loop->timers, t); }
 
-static void run_callback(cw_loop *loop, cw_timer *t, cw_phase phase) {
+/* Runs t's callback as a macrotask. Between the callback and the drain, as
+ * in Node's finally block, an interval is re-armed (so what the drain
+ * creates comes after it) and anything else is released. */
+static void run_callback(cw_loop *loop, cw_timer *t, cw_phase phase, uint64_t start) {
+  const char *file = t->file;
+  int line = t->line;
   t->running = true;
-  cw_macrotask_begin_at(loop, phase, t->file, t->line);
+  cw_macrotask_begin_at(loop, phase, file, line);
   t->fn(t->arg);
-  cw_macrotask_end_at(loop, t->file, t->line);
   t->running = false;
+  if (t->kind == T_INTERVAL && !t->cleared)
+    insert(loop, t, t->repeat, start);
+  else
+    release_timer(loop, t);
+  cw_macrotask_end_at(loop, file, line);
 }
 
 /* Node's listOnTimeout: runs l's timers in order while they are due; false
@@ -223,12 +232,7 @@ static bool run_list(cw_loop *loop, timer_list *l, uint64_t now) {
       return false;
     }
     list_unlink(l, t);
-    uint64_t start = t->kind == T_INTERVAL ? now_ms(loop) : 0;
-    run_callback(loop, t, CW_PHASE_TIMERS);
-    if (t->kind == T_INTERVAL && !t->cleared)
-      insert(loop, t, t->repeat, start); /* re-armed after its callback */
-    else
-      release_timer(loop, t);
+    run_callback(loop, t, CW_PHASE_TIMERS, t->kind == T_INTERVAL ? now_ms(loop) : 0);
   }
   return true;
 }
@@ -291,8 +295,7 @@ static void on_check(uv_check_t *check) {
       loop->imm_head->prev = NULL;
     else
       loop->imm_tail = NULL;
-    run_callback(loop, t, CW_PHASE_CHECK);
-    release_timer(loop, t);
+    run_callback(loop, t, CW_PHASE_CHECK, 0);
   }
   if (!loop->imm_head)
     stop_idle(loop);

@@ -86,7 +86,8 @@ CW_EXTERN uv_loop_t *cw_loop_uv(cw_loop *loop);
  * CW_EMISUSE when misuse was reported during the run. */
 #define cw_run(loop, main, arg) cw_run_at(loop, main, arg, CW_HERE)
 CW_EXTERN int cw_run_at(cw_loop *loop, cw_fn main, void *arg, const char *file, int line);
-/* Frees the loop and everything it owns; reports floating promises first. */
+/* Frees the loop and everything it owns; reports each floating promise
+ * first, as a misuse at the site that created it. */
 CW_EXTERN void cw_loop_free(cw_loop *loop);
 
 /* The phase the loop is in: which kind of macrotask is running, or which
@@ -219,7 +220,7 @@ CW_EXTERN cw_state cw_promise_state_at(const cw_promise *p, const char *file, in
 CW_EXTERN cw_result cw_promise_result_at(const cw_promise *p, const char *file, int line);
 
 /* Promise references still held; fn (may be NULL) sees each one's creation
- * site and reference count. cw_loop_free reports these as floating. */
+ * site and reference count. cw_loop_free reports these as misuse. */
 typedef void (*cw_floating_fn)(void *arg, const char *file, int line, cw_state state, unsigned refs);
 CW_EXTERN size_t cw_loop_floating(cw_loop *loop, cw_floating_fn fn, void *arg);
 
