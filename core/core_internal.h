@@ -252,6 +252,9 @@ void promise_settle_like(cw_promise *target, const cw_promise *source);
 void promise_adopt(cw_promise *target, cw_promise *source, const char *file, int line);
 /* Settles target with what a handler or a task returned. */
 void promise_resolve_result(cw_promise *target, cw_result res, const char *file, int line);
+cw_result promise_result(const cw_promise *p);
+/* [[PromiseIsHandled]]: a reaction is (or, for an await resumed at once, would be) attached. */
+void promise_mark_handled(cw_promise *p, const char *file, int line);
 /* Attaches a reaction to p (which keeps it alive until it ran). */
 void promise_react(cw_promise *p, reaction *r, const char *file, int line);
 reaction *reaction_new(cw_loop *loop, reaction_kind kind, cw_promise *target, const char *file, int line);

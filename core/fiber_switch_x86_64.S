@@ -32,7 +32,9 @@ cw_fiber_switch:
 	popq	%r12
 	popq	%rbx
 	popq	%rbp
-	ret
+	/* jump, not ret: a ret to another stack always misses the return stack buffer */
+	popq	%rcx
+	jmp	*%rcx
 	.cfi_endproc
 	.size	cw_fiber_switch, .-cw_fiber_switch
 

@@ -8,7 +8,7 @@ static const char *state_name(cw_state s) {
   return s == CW_PENDING ? "pending" : s == CW_FULFILLED ? "fulfilled" : "rejected";
 }
 
-static cw_result result_of(const cw_promise *p) {
+cw_result promise_result(const cw_promise *p) {
   return (cw_result){(cw_state)p->state, p->value, p->error, NULL};
 }
 
@@ -174,6 +174,10 @@ void promise_react(cw_promise *p, reaction *r, const char *file, int line) {
     p->refs++;
     enqueue_job(p->loop, run_reaction, r);
   }
+  promise_mark_handled(p, file, line);
+}
+
+void promise_mark_handled(cw_promise *p, const char *file, int line) {
   if (!(p->flags & P_HANDLED)) {
     p->flags |= P_HANDLED;
     if (p->state == CW_REJECTED)
@@ -236,7 +240,7 @@ static void run_reaction(void *arg) {
   case R_THEN: {
     cw_handler h = source->state == CW_FULFILLED ? r->u.then.on_ok : r->u.then.on_err;
     if (h)
-      promise_resolve_result(r->target, h(r->u.then.arg, result_of(source)), r->file, r->line);
+      promise_resolve_result(r->target, h(r->u.then.arg, promise_result(source)), r->file, r->line);
     else
       promise_settle_like(r->target, source);
     break;
@@ -441,7 +445,7 @@ cw_state cw_promise_state_at(const cw_promise *handle, const char *file, int lin
 
 cw_result cw_promise_result_at(const cw_promise *handle, const char *file, int line) {
   cw_promise *p = promise_check(handle, "cw_promise_result", file, line);
-  return p ? result_of(p) : (cw_result){CW_PENDING, NULL, 0, NULL};
+  return p ? promise_result(p) : (cw_result){CW_PENDING, NULL, 0, NULL};
 }
 
 struct floating_visit {

@@ -18,6 +18,7 @@ struct task {
   int line;
   const char *await_file; /* suspended at, while awaiting */
   int await_line;
+  bool in_job; /* resumed by its await's job, which is still on the stack below */
 };
 
 size_t task_size(void) { return sizeof(task); }
@@ -58,7 +59,8 @@ static void task_resume(task *t) {
 }
 
 void task_resume_with(task *t, const cw_promise *settled) {
-  t->result = (cw_result){(cw_state)settled->state, settled->value, settled->error, NULL};
+  t->result = promise_result(settled);
+  t->in_job = true;
   task_resume(t);
 }
 
@@ -90,6 +92,7 @@ cw_promise *cw_spawn_at(cw_loop *loop, cw_task_fn fn, void *arg, const char *fil
   t->line = line;
   t->await_file = NULL;
   t->await_line = 0;
+  t->in_job = false;
   t->prev = NULL;
   t->next = loop->tasks_head;
   if (t->next)
@@ -117,12 +120,22 @@ cw_result cw_await_at(cw_promise *handle, const char *file, int line) {
   }
   if (!p)
     return cw_err(CW_EMISUSE);
+  cw_loop *loop = t->loop;
+  if (p->state != CW_PENDING && t->in_job && loop->phase == CW_PHASE_MICROTASK && loop->microtasks.count == 0) {
+    /* The job that would resume t is the next one the drain runs anyway
+     * (ticks wait for an empty microtask queue): resume at once, same order. */
+    promise_mark_handled(p, file, line);
+    cw_result r = promise_result(p);
+    promise_unref(p);
+    return r;
+  }
   reaction *r = reaction_new(t->loop, R_AWAIT, NULL, file, line);
   r->u.await.task = t;
   promise_react(p, r, file, line);
   promise_unref(p);
   t->await_file = file;
   t->await_line = line;
+  t->in_job = false;
   cw_fiber_yield();
   return t->result;
 }
@@ -152,14 +165,14 @@ size_t cw_loop_tasks(cw_loop *loop, cw_task_visit_fn fn, void *arg) {
   return n;
 }
 
-static void print_suspended(void *arg, const char *file, int line, const char *await_file, int await_line) {
-  (void)arg;
-  fprintf(stderr, "clockwork: task spawned at %s:%d still suspended at %s:%d\n", file, line,
-          await_file ? await_file : "?", await_line);
+/* A task never resumed again: reported as misuse, at the site that spawned it. */
+static void report_suspended(void *arg, const char *file, int line, const char *await_file, int await_line) {
+  misuse(arg, "cw_loop_free", file, line, "task spawned here still suspended at %s:%d",
+         await_file ? await_file : "?", await_line);
 }
 
 void tasks_destroy(cw_loop *loop) {
-  cw_loop_tasks(loop, print_suspended, NULL);
+  cw_loop_tasks(loop, report_suspended, loop);
   /* suspended fibers are abandoned where they stand: their stacks go back */
   for (task *t = loop->tasks_head; t; t = t->next)
     cw_fiber_free(t->fiber);

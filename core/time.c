@@ -68,7 +68,6 @@ static void deadline_passed(void *arg) {
 static cw_result watched_settled(void *arg, cw_result in) {
   deadline *d = arg;
   if (d->out) {
-
     settle(d->out, in, d->file, d->line);
   }
   free(d);
