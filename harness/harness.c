@@ -133,9 +133,11 @@ int cw_harness_run(cw_harness *h, cw_fn main, void *arg) {
   size_t unhandled = h->unhandled_len;
   clock_run_begin(h);
   int rc = cw_run(h->loop, main, arg);
-  clock_run_end(h);
+  bool clock_guard = clock_run_end(h); /* it reported its failure already */
   if (rc == CW_ELIMIT)
     failf(h, __FILE__, __LINE__, "%s", cw_loop_guard_message(h->loop));
+  if (clock_guard && rc == 0)
+    rc = CW_ELIMIT;
   if (rc == 0 && h->unhandled_len > unhandled && !(h->opts.allow & CW_ALLOW_UNHANDLED))
     rc = CW_EUNHANDLED;
   return rc;

@@ -33,7 +33,7 @@ void clock_start(cw_harness *h);
 void clock_stop(cw_harness *h);
 /* Counts clock jumps made by cw_harness_run's auto-advance, against the guard. */
 void clock_run_begin(cw_harness *h);
-void clock_run_end(cw_harness *h);
+bool clock_run_end(cw_harness *h); /* true if the guard stopped the run */
 
 /* trace.c */
 bool trace_init(cw_harness *h); /* false when out of memory */

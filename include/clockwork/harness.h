@@ -2,19 +2,22 @@
  * time, ordering traces and teardown checks, for deterministic suites.
  *
  * While a harness exists, clock_gettime (MONOTONIC, MONOTONIC_COARSE,
- * REALTIME), gettimeofday and time read a virtual clock, the sleep calls of
- * the harness's thread return at once after moving it, and epoll_wait on
- * the harness's loop polls without blocking and, when nothing is ready,
- * jumps the clock to the next timer instead of sleeping. So plain uv_timer_t
- * code, uv_now, uv_hrtime and the core's timers all run on virtual time.
- * CLOCK_MONOTONIC_RAW stays real (wall-clock probes read it). While real
- * work is outstanding on the loop (threadpool requests, connects, writes),
- * the clock does not jump: it follows real time until the work is done, so
- * a timeout never fires because of virtual time.
+ * BOOTTIME, REALTIME, REALTIME_COARSE), gettimeofday and time read a virtual
+ * clock on every thread; the sleep calls of the harness's thread return at
+ * once after moving it (other threads sleep for real); and epoll_wait on the
+ * harness's loop polls without blocking and, when nothing is ready, jumps the
+ * clock to the next timer instead of sleeping (other epoll fds poll for
+ * real). So plain uv_timer_t code, uv_now, uv_hrtime and the core's timers all
+ * run on virtual time. CLOCK_MONOTONIC_RAW stays real (wall-clock probes read
+ * it), as do direct vDSO or raw-syscall reads. While real work is outstanding
+ * on the loop (threadpool requests, connects, writes, child processes), the
+ * clock follows real time, never past the next deadline, so a timeout never
+ * fires because of virtual time. The controls (cw_clock_*) are called from
+ * the test, not from callbacks.
  *
  * One harness exists at a time in a process. Link programs with the
  * harness library (dependency 'clockwork-harness'); the interposition needs
- * the dynamic linker, so static executables see real time. */
+ * the dynamic linker: static programs are not supported. */
 #ifndef CLOCKWORK_HARNESS_H
 #define CLOCKWORK_HARNESS_H
 
