@@ -1,6 +1,5 @@
 /* Shared by the trace and cmocka suites: the harness's failures captured
- * through opts.fail for exact checks, and runs of the test program itself in
- * a child process (for what only a separate process shows). */
+ * through opts.fail for exact checks, and files for what a child writes. */
 #ifndef CW_HARNESS_SUPPORT_H
 #define CW_HARNESS_SUPPORT_H
 
@@ -14,13 +13,12 @@
 
 #include <cmocka.h>
 #include <fcntl.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <clockwork/harness.h>
 
-extern char **environ;
+#include "child.h"
 
 /* ---- failures ------------------------------------------------------------- */
 
@@ -60,31 +58,6 @@ static inline size_t unchecked_failures(void) {
   for (size_t i = captured.taken; i < captured.len; i++)
     print_error("unchecked failure: %s\n", captured.text[i]);
   return captured.len - captured.taken;
-}
-
-/* ---- the test program in a child ------------------------------------------------ */
-
-/* argv[0], which main sets: /proc/self/exe would name valgrind under valgrind. */
-static const char *self_program;
-
-/* Runs this program with argument mode and the current environment,
- * stdout and stderr to out_path (NULL: inherited); returns its exit status. */
-static inline int run_self(const char *mode, const char *out_path) {
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  if (out_path) {
-    posix_spawn_file_actions_addopen(&actions, 1, out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    posix_spawn_file_actions_adddup2(&actions, 1, 2);
-  }
-  char *argv[] = {(char *)self_program, (char *)mode, NULL};
-  pid_t pid;
-  int rc = posix_spawnp(&pid, self_program, &actions, NULL, argv, environ);
-  posix_spawn_file_actions_destroy(&actions);
-  assert_int_equal(rc, 0);
-  int status;
-  assert_int_equal(waitpid(pid, &status, 0), pid);
-  assert_true(WIFEXITED(status));
-  return WEXITSTATUS(status);
 }
 
 /* The whole content of path, NUL-terminated; the caller frees it. */

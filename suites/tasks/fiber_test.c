@@ -16,6 +16,8 @@
 
 #include <cmocka.h>
 
+#include "child.h"
+
 #include "fiber_internal.h"
 
 /* A log of who ran when, to compare with an exact expected sequence. */
@@ -286,38 +288,6 @@ static void test_deep_recursion(void **state) {
 /* The fault handler is installed once per process and cmocka replaces
  * SIGSEGV handlers around each test, so faults are checked in a fresh
  * process: this program run again as "fiber_test MODE". */
-static const char *self_path;
-
-static int run_self(const char *mode, char *output, size_t size) {
-  int out[2], status;
-  assert_int_equal(pipe(out), 0);
-  pid_t child = fork();
-  assert_true(child >= 0);
-  if (child == 0) {
-    dup2(out[1], STDERR_FILENO);
-    execl(self_path, self_path, mode, (char *)NULL);
-    _exit(127);
-  }
-  close(out[1]);
-  size_t len = 0;
-  ssize_t n;
-  while ((n = read(out[0], output + len, size - 1 - len)) > 0 || (n < 0 && errno == EINTR))
-    if (n > 0) len += (size_t)n;
-  output[len] = '\0';
-  close(out[0]);
-  assert_int_equal(waitpid(child, &status, 0), child);
-  return status;
-}
-
-/* Exported (and the test linked with -rdynamic) so the report can name it. */
-volatile int overflow_stop = -1;
-
-__attribute__((noinline)) int overflow_recurse(int n) {
-  volatile char frame[256];
-  frame[0] = (char)n;
-  if (n == overflow_stop) return 0;
-  return overflow_recurse(n + 1) + frame[0];
-}
 
 void overflowing_task(void *arg) {
   *(int *)arg = overflow_recurse(0);
@@ -430,7 +400,7 @@ int main(int argc, char **argv) {
   if (argc > 1 && strcmp(argv[1], "--overflow-child") == 0) return overflow_child(false);
   if (argc > 1 && strcmp(argv[1], "--overflow-child-wrapped") == 0) return overflow_child(true);
   if (argc > 1 && strcmp(argv[1], "--fault-child") == 0) return fault_child();
-  self_path = argv[0];
+  child_self = argv[0];
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(test_ping_pong, setup, teardown),
     cmocka_unit_test_setup_teardown(test_interleaved, setup, teardown),

@@ -16,6 +16,8 @@
 
 #include <cmocka.h>
 
+#include "child.h"
+
 #include "capture.h"
 #include "fixture.h"
 #include "record.h"
@@ -519,37 +521,6 @@ static void stack_size_is_fixed_while_tasks_live(void **state) {
 /* The fault handler is installed once per process and cmocka replaces
  * SIGSEGV handlers around each test: the overflow happens in this program
  * run again as "test_task --overflow-child", whose stderr is captured. */
-static const char *self_path;
-
-static int run_self(const char *mode, char *output, size_t size) {
-  int out[2], status;
-  assert_int_equal(pipe(out), 0);
-  pid_t child = fork();
-  assert_true(child >= 0);
-  if (child == 0) {
-    dup2(out[1], STDERR_FILENO);
-    execl(self_path, self_path, mode, (char *)NULL);
-    _exit(127);
-  }
-  close(out[1]);
-  size_t len = 0;
-  ssize_t n;
-  while ((n = read(out[0], output + len, size - 1 - len)) > 0) len += (size_t)n;
-  output[len] = '\0';
-  close(out[0]);
-  assert_int_equal(waitpid(child, &status, 0), child);
-  return status;
-}
-
-/* Exported (the test is linked with -rdynamic) so that the report can name it. */
-volatile int overflow_stop = -1;
-
-__attribute__((noinline)) int overflow_recurse(int n) {
-  volatile char frame[256];
-  frame[0] = (char)n;
-  if (n == overflow_stop) return 0;
-  return overflow_recurse(n + 1) + frame[0];
-}
 
 cw_result overflowing_task(void *arg) {
   (void)arg;
@@ -576,7 +547,7 @@ static void stack_overflow_names_the_task_function(void **state) {
 
 int main(int argc, char **argv) {
   if (argc > 1 && strcmp(argv[1], "--overflow-child") == 0) return overflow_child();
-  self_path = argv[0];
+  child_self = argv[0];
   const struct CMUnitTest tests[] = {
     loop_test(spawn_runs_up_to_the_first_await),
     loop_test(await_resumes_in_one_job),
