@@ -80,8 +80,8 @@ cw_promise *cw_limit_at(cw_limiter *l, cw_start_fn fn, void *arg, const char *fi
     return NULL;
   }
   waiter *w = xmalloc(sizeof *w);
+  *w = (waiter){NULL, l, fn, arg, NULL, file, line};
   cw_promise *out = deferred(l->loop, &w->out, file, line);
-  *w = (waiter){NULL, l, fn, arg, w->out, file, line};
   if (l->tail)
     l->tail->next = w;
   else

@@ -26,14 +26,18 @@ struct map_state {
   element elements[];
 };
 
+/* What a map that went through fulfils with. */
+static void *fulfilment(const cw_map_opts *o) {
+  return o->settle_all ? (void *)o->results_out : (void *)o->values_out;
+}
+
 static void finish(map_state *m) {
   if (m->listener)
     cw_signal_off(m->opts.signal, m->listener);
   if (m->error)
     cw_reject_at(m->out, m->error, m->file, m->line);
   else
-    cw_resolve_at(m->out, m->opts.settle_all ? (void *)m->opts.results_out : (void *)m->opts.values_out, m->file,
-                  m->line);
+    cw_resolve_at(m->out, fulfilment(&m->opts), m->file, m->line);
   free(m);
 }
 
@@ -94,7 +98,7 @@ cw_promise *cw_map_at(cw_loop *loop, size_t n, cw_map_fn fn, void *arg, const cw
   if (cw_signal_aborted(o.signal))
     return cw_rejected_at(loop, cw_signal_reason(o.signal), file, line);
   if (n == 0)
-    return cw_resolved_at(loop, o.settle_all ? (void *)o.results_out : (void *)o.values_out, file, line);
+    return cw_resolved_at(loop, fulfilment(&o), file, line);
   map_state *m = xmalloc(sizeof *m + n * sizeof(element));
   cw_promise *out = deferred(loop, &m->out, file, line);
   m->loop = loop;

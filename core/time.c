@@ -68,6 +68,7 @@ static void deadline_passed(void *arg) {
 static cw_result watched_settled(void *arg, cw_result in) {
   deadline *d = arg;
   if (d->out) {
+    cw_clear(d->timer);
     settle(d->out, in, d->file, d->line);
   }
   free(d);

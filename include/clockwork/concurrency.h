@@ -7,8 +7,8 @@
  * Ownership follows core.h: a returned promise is one reference for the
  * caller; a promise passed in is consumed. Objects made here (signals,
  * limiters, breakers) are the caller's to free, after the promises that use
- * them have settled or at any time before: pending work is then rejected
- * with UV_ECANCELED, never left dangling. */
+ * them have settled or at any time before: work waiting in them is then
+ * rejected with UV_ECANCELED and work running finishes, never left dangling. */
 #ifndef CLOCKWORK_CONCURRENCY_H
 #define CLOCKWORK_CONCURRENCY_H
 
@@ -102,7 +102,8 @@ CW_EXTERN cw_promise *cw_map_at(cw_loop *loop, size_t n, cw_map_fn fn, void *arg
  * run at once (0: no limit); the others wait in order. */
 typedef struct cw_limiter cw_limiter;
 CW_EXTERN cw_limiter *cw_limiter_new(cw_loop *loop, size_t limit);
-/* Starts fn(arg) when a slot is free; the promise settles like fn's. */
+/* Starts fn(arg) when a slot is free (inside the call when one is); the
+ * promise settles like fn's. fn returning NULL is misuse: CW_EMISUSE. */
 #define cw_limit(l, fn, arg) cw_limit_at(l, fn, arg, CW_HERE)
 CW_EXTERN cw_promise *cw_limit_at(cw_limiter *l, cw_start_fn fn, void *arg, const char *file, int line);
 CW_EXTERN size_t cw_limiter_active(const cw_limiter *l);  /* running now */
@@ -117,7 +118,8 @@ typedef struct cw_retry_opts {
   uint64_t base_ms;   /* delay before the second attempt; 0: 100 */
   uint64_t max_ms;    /* cap on any delay; 0: no cap */
   double factor;      /* growth per attempt; 0: 2 */
-  double jitter;      /* 0: none; 1: "full jitter", a delay uniform in [0, computed] */
+  double jitter;      /* 0: none; j in (0, 1]: a delay uniform in [computed * (1 - j),
+                         computed], so 1 is "full jitter" */
   bool (*retryable)(void *arg, int error); /* NULL: every error is retried */
   cw_signal *signal;  /* abort: no further attempt; reject with the reason at once
                          while waiting, after the attempt in flight settles */
@@ -128,8 +130,8 @@ typedef struct cw_retry_opts {
 
 /* Calls fn(arg) until its promise fulfils or the attempts run out (then
  * rejects with the last error), sleeping base_ms * factor^k (capped,
- * jittered) between attempts. A CW_EMISUSE rejection (fn returned NULL) is
- * never retried. opts may be NULL. */
+ * jittered) between attempts. The first attempt starts inside the call. A
+ * CW_EMISUSE rejection (fn returned NULL) is never retried. opts may be NULL. */
 #define cw_retry(loop, fn, arg, opts) cw_retry_at(loop, fn, arg, opts, CW_HERE)
 CW_EXTERN cw_promise *cw_retry_at(cw_loop *loop, cw_start_fn fn, void *arg, const cw_retry_opts *opts,
                                   const char *file, int line);
