@@ -142,6 +142,7 @@ struct cw_loop {
   timer_list **buckets; /* the lists by duration */
   size_t nbuckets, nlists;
   uint64_t list_id;
+  size_t timers_refed; /* armed timeouts and intervals that keep the loop alive */
   bool in_timers;
   /* immediates: a list in order of creation */
   cw_timer *imm_head, *imm_tail;

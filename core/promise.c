@@ -438,6 +438,11 @@ void cw_detach_at(cw_promise *handle, const char *file, int line) {
   drop(handle, "cw_detach", P_DETACHED, file, line);
 }
 
+cw_loop *cw_promise_loop_at(const cw_promise *handle, const char *file, int line) {
+  cw_promise *p = promise_check(handle, "cw_promise_loop", file, line);
+  return p ? p->loop : NULL;
+}
+
 cw_state cw_promise_state_at(const cw_promise *handle, const char *file, int line) {
   cw_promise *p = promise_check(handle, "cw_promise_state", file, line);
   return p ? (cw_state)p->state : CW_PENDING;

@@ -76,8 +76,10 @@ static void on_timeout(void *arg) {
 
 cw_signal *cw_signal_timeout(cw_loop *loop, uint64_t ms) {
   cw_signal *s = cw_signal_new(loop);
-  if (s)
+  if (s) {
     s->timer = cw_set_timeout(loop, ms, on_timeout, s);
+    cw_timer_unref(s->timer); /* AbortSignal.timeout does not keep the loop alive either */
+  }
   return s;
 }
 

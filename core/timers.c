@@ -16,6 +16,7 @@ struct cw_timer {
   timer_kind kind;
   bool running; /* its callback is on the stack */
   bool cleared; /* cleared while running */
+  bool unrefed; /* does not keep the loop alive (Node's timer.unref()) */
   uint64_t start;  /* when it was (re-)armed */
   uint64_t repeat; /* intervals: the period */
   uint64_t seq;    /* immediates: creation order */
@@ -201,7 +202,23 @@ static void insert(cw_loop *loop, cw_timer *t, uint64_t msecs, uint64_t start) {
   l->tail = t;
 }
 
-static void release_timer(cw_loop *loop, cw_timer *t) { pool_free(&loop->timers, t); }
+/* The libuv timer keeps the loop alive while a timeout or interval that is
+ * not unref'ed is armed, as Node's refCount does. */
+static void count_ref(cw_loop *loop, cw_timer *t, int delta) {
+  if (t->kind == T_IMMEDIATE || t->unrefed)
+    return;
+  loop->timers_refed += delta;
+  uv_handle_t *handle = (uv_handle_t *)&loop->handles->timer;
+  if (loop->timers_refed)
+    uv_ref(handle);
+  else
+    uv_unref(handle);
+}
+
+static void release_timer(cw_loop *loop, cw_timer *t) {
+  count_ref(loop, t, -1);
+  pool_free(&loop->timers, t);
+}
 
 /* Runs t's callback as a macrotask. Between the callback and the drain, as
  * in Node's finally block, an interval is re-armed (so what the drain
@@ -345,7 +362,7 @@ static cw_timer *timer_new(cw_loop *loop, timer_kind kind, cw_fn fn, void *arg, 
   t->fn = fn;
   t->arg = arg;
   t->kind = kind;
-  t->running = t->cleared = false;
+  t->running = t->cleared = t->unrefed = false;
   t->start = t->repeat = 0;
   t->list = NULL;
   t->next = t->prev = NULL;
@@ -363,6 +380,7 @@ static cw_timer *start_timer(cw_loop *loop, timer_kind kind, uint64_t ms, cw_fn 
     ms = 1;
   t->repeat = kind == T_INTERVAL ? ms : 0;
   insert(loop, t, ms, now_ms(loop));
+  count_ref(loop, t, +1);
   return pool_handle(&loop->timers, t);
 }
 
@@ -420,6 +438,22 @@ void cw_clear(cw_timer *handle) {
   }
   release_timer(loop, t);
 }
+
+static void set_refed(cw_timer *handle, bool refed) {
+  cw_timer *t = handle ? pool_object(handle) : NULL;
+  if (!t || t->kind == T_IMMEDIATE || t->unrefed == !refed)
+    return;
+  if (refed) {
+    t->unrefed = false;
+    count_ref(t->loop, t, +1);
+  } else {
+    count_ref(t->loop, t, -1);
+    t->unrefed = true;
+  }
+}
+
+void cw_timer_unref(cw_timer *timer) { set_refed(timer, false); }
+void cw_timer_ref(cw_timer *timer) { set_refed(timer, true); }
 
 static void visit(const cw_timer *t, uint64_t due, cw_timer_visit_fn fn, void *arg) {
   cw_timer_info info = {kind_names[t->kind], t->fn, t->arg, due, t->file, t->line};

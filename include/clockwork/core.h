@@ -145,6 +145,11 @@ CW_EXTERN cw_timer *cw_set_immediate_at(cw_loop *loop, cw_fn fn, void *arg, cons
 /* Cancels a timeout, interval or immediate; a no-op on NULL, a fired
  * timeout or a timer already cleared. */
 CW_EXTERN void cw_clear(cw_timer *timer);
+/* Node's timer.unref() and ref(): an unref'ed timeout or interval does not
+ * keep cw_run going (it still fires if the loop runs for other work). No-ops
+ * on NULL, immediates and timers no longer armed. */
+CW_EXTERN void cw_timer_unref(cw_timer *timer);
+CW_EXTERN void cw_timer_ref(cw_timer *timer);
 /* Timers, intervals and immediates still armed; fn (may be NULL) sees each. */
 typedef struct cw_timer_info {
   const char *kind; /* "timeout", "interval" or "immediate" */
@@ -215,6 +220,9 @@ CW_EXTERN cw_promise *cw_ref_at(cw_promise *p, const char *file, int line);
  * reports a floating promise, and neither handles a rejection. */
 CW_EXTERN void cw_release_at(cw_promise *p, const char *file, int line);
 CW_EXTERN void cw_detach_at(cw_promise *p, const char *file, int line);
+/* The loop p belongs to (p is not consumed); NULL after a misuse report. */
+#define cw_promise_loop(p) cw_promise_loop_at(p, CW_HERE)
+CW_EXTERN cw_loop *cw_promise_loop_at(const cw_promise *p, const char *file, int line);
 /* Inspect p without consuming it. */
 CW_EXTERN cw_state cw_promise_state_at(const cw_promise *p, const char *file, int line);
 CW_EXTERN cw_result cw_promise_result_at(const cw_promise *p, const char *file, int line);

@@ -353,6 +353,28 @@ static void macrotask_brackets_drain_a_plain_libuv_callback(void **state) {
     assert_string_equal(cw_phase_name(phases[i]), cw_phase_name(expected[i]));
 }
 
+/* ---- unref ----------------------------------------------------------------- */
+
+/*   const t = setTimeout(() => log('unrefed'), 5); t.unref()
+ *   setTimeout(() => log('refed'), 1)
+ * prints: refed (the unref'ed timer does not keep the process alive)
+ *   t.ref() then lets it run. */
+static void unrefed_timer_does_not_keep_the_run_going(void **state) {
+  (void)state;
+  cw_timer *t = cw_set_timeout(test_loop, 5, rec_fn, "unrefed");
+  cw_timer_unref(t);
+  cw_set_timeout(test_loop, 1, rec_fn, "refed");
+  assert_int_equal(cw_run(test_loop, NULL, NULL), 0);
+  assert_rec("refed");
+  assert_int_equal(cw_loop_timers(test_loop, NULL, NULL), 1);
+  cw_timer_ref(t);
+  assert_int_equal(cw_run(test_loop, NULL, NULL), 0);
+  assert_rec("refed unrefed");
+  assert_int_equal(cw_loop_timers(test_loop, NULL, NULL), 0);
+  cw_timer_unref(t); /* fired: nothing to do */
+  cw_timer_unref(NULL);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       loop_test(ticks_first_then_microtasks_until_both_empty),
@@ -362,6 +384,7 @@ int main(void) {
       loop_test(interval_rearmed_after_its_callback_and_cleared_inside),
       loop_test(clear_cancels_and_is_a_no_op_otherwise),
       loop_test(loop_phase_names_the_running_callback),
+      loop_test(unrefed_timer_does_not_keep_the_run_going),
       loop_test(macrotask_brackets_drain_a_plain_libuv_callback),
   };
   return cmocka_run_group_tests_name("drain", tests, NULL, NULL);
