@@ -1,9 +1,11 @@
 /* The clockwork side of the differential test: `run PROGRAM.flat` (or `-`
  * for stdin) runs a program written by `node gen.js SEED flat` on the core
  * and prints what Node prints for it (run.js), one label a line. The flat
- * grammar is described above toFlat in gen.js. Exits 0 only when cw_run
- * returned 0 and no promise reference was left floating. */
-#include <clockwork/core.h>
+ * grammar is described above toFlat in gen.js. The loop comes from run.h:
+ * on the real clock (differential-run) or on the harness's virtual clock
+ * (differential-run-virtual). Exits 0 only when the run returned 0 and no
+ * promise reference was left floating. */
+#include "run.h"
 
 #include <stdarg.h>
 #include <stdint.h>
@@ -490,27 +492,24 @@ int main(int argc, char **argv) {
   promises = alloc((size_t)(max_id + 1) * sizeof *promises);
   timers = alloc((size_t)(max_id + 1) * sizeof *timers);
 
-  loop = cw_loop_new();
+  loop = program_loop_new();
   if (!loop) {
-    fputs("cw_loop_new: out of memory\n", stderr);
+    fputs("run: out of memory\n", stderr);
     return 2;
   }
-  int rc = cw_run(loop, run_main, main_body);
+  int rc = program_loop_run(run_main, main_body);
   fflush(stdout);
   if (rc != 0)
-    fprintf(stderr, "cw_run returned %s: %s\n", cw_err_name(rc), cw_strerror(rc));
+    fprintf(stderr, "the run returned %s: %s\n", cw_err_name(rc), cw_strerror(rc));
   for (int i = 0; i <= max_id; i++)
     if (promises[i])
       cw_release(promises[i]);
-  size_t floating = cw_loop_floating(loop, NULL, NULL);
-  if (floating != 0)
-    fprintf(stderr, "%zu promise reference(s) left floating\n", floating);
-  cw_loop_free(loop);
+  bool clean = program_loop_free();
   while (blocks) {
     struct block *b = blocks;
     blocks = b->next;
     free(b);
   }
   free(text);
-  return rc != 0 || floating != 0;
+  return rc != 0 || !clean;
 }
