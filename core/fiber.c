@@ -1,11 +1,18 @@
 /* Fibers on pooled stacks: see fiber_internal.h.
  *
- * Each stack is one mapping: a guard page at the bottom, the usable stack,
- * and the cw_fiber itself at the very top, so that a fiber costs no malloc
- * and the pool's free list threads through the stacks. Where the kernel has
- * guard regions (MADV_GUARD_INSTALL, Linux 6.13) the guard costs no VMA and
- * neighbouring stacks merge into one, so 100k stacks stay far below
- * vm.max_map_count; elsewhere the guard is an mprotect'ed page. */
+ * Each stack is a guard page at the bottom, the usable stack, and the
+ * cw_fiber itself at the very top, so that a fiber costs no malloc, the
+ * pool's free list threads through the stacks, and a suspended fiber whose
+ * frames are shallow touches one page. Stacks are mapped in batches of 4 MiB
+ * and handed out one by one, so that 100k stacks cost a few thousand mmap and
+ * munmap calls (each munmap flushes TLBs on every CPU) rather than 100k.
+ * Where the kernel has guard regions (MADV_GUARD_INSTALL, Linux 6.13) a
+ * guard costs no VMA, so 100k stacks stay far below vm.max_map_count;
+ * elsewhere the guard is an mprotect'ed page.
+ *
+ * A fiber's stack is laid out only when it first runs (cw_fiber_start), and
+ * a finished fiber leaves without saving its context (cw_fiber_exit): a task
+ * that never suspends costs two half switches. */
 #define _GNU_SOURCE
 #include "fiber_internal.h"
 
@@ -47,6 +54,7 @@
 #endif
 
 #define ALTSTACK_SIZE (64 * 1024)
+#define BATCH_BYTES (4 * 1024 * 1024) /* stacks mapped at once, guard pages included */
 
 struct cw_fiber {
 #ifdef CW_FIBER_UCONTEXT
@@ -60,9 +68,11 @@ struct cw_fiber {
   void (*report_as)(void); /* the function an overflow report names, if not fn */
   cw_fiber_pool *pool; /* NULL for a thread's own context */
   cw_fiber *next_free;
+  cw_fiber *older_batch; /* in the first fiber of each batch: the batch mapped before */
   char *stack_lo;      /* lowest usable byte, just above the guard page */
   size_t stack_bytes;  /* usable bytes, up to this struct */
   unsigned valgrind_id;
+  bool unstarted; /* its function has not begun: nothing is saved yet */
   bool done;
 #ifdef CW_FIBER_ASAN
   void *fake_stack;    /* ASan's fake frames while switched out */
@@ -71,29 +81,43 @@ struct cw_fiber {
 #endif
 };
 
+/* Three ways to leave the running context: a plain switch; the start of a
+ * fiber's function on its empty stack, with the floating-point control
+ * state of whoever starts it (as a new thread has its creator's); and the
+ * exit of a finished fiber, whose context is not saved. */
 #ifdef CW_FIBER_UCONTEXT
-static void context_init(cw_fiber *f, void (*entry)(void)) {
-  getcontext(&f->context);
-  f->context.uc_stack.ss_sp = f->stack_lo;
-  f->context.uc_stack.ss_size = f->stack_bytes;
-  f->context.uc_link = NULL;
-  makecontext(&f->context, entry, 0);
-}
-
 static void context_switch(cw_fiber *from, cw_fiber *to) {
   swapcontext(&from->context, &to->context);
 }
+
+static void context_start(cw_fiber *from, cw_fiber *to, void (*entry)(void)) {
+  getcontext(&to->context);
+  to->context.uc_stack.ss_sp = to->stack_lo;
+  to->context.uc_stack.ss_size = to->stack_bytes;
+  to->context.uc_link = NULL;
+  makecontext(&to->context, entry, 0);
+  swapcontext(&from->context, &to->context);
+}
+
+static void context_exit(cw_fiber *to) {
+  setcontext(&to->context);
+}
 #else
 void cw_fiber_switch(void **save_sp, void *load_sp);
-void *cw_fiber_stack_init(void *top, void (*entry)(void));
-
-/* The stack ends where the fiber begins, 64-byte aligned. */
-static void context_init(cw_fiber *f, void (*entry)(void)) {
-  f->sp = cw_fiber_stack_init(f, entry);
-}
+void cw_fiber_start(void **save_sp, void *top, void (*entry)(void));
+void cw_fiber_exit(void *load_sp);
 
 static void context_switch(cw_fiber *from, cw_fiber *to) {
   cw_fiber_switch(&from->sp, to->sp);
+}
+
+/* The stack ends where the fiber begins, 64-byte aligned. */
+static void context_start(cw_fiber *from, cw_fiber *to, void (*entry)(void)) {
+  cw_fiber_start(&from->sp, to, entry);
+}
+
+static void context_exit(cw_fiber *to) {
+  cw_fiber_exit(to->sp);
 }
 #endif
 
@@ -192,36 +216,53 @@ void cw_fiber_pool_init(cw_fiber_pool *pool, size_t stack_size) {
   pthread_once(&once, install_segv_handler);
   if (stack_size == 0) stack_size = CW_FIBER_DEFAULT_STACK;
   pool->stack_size = (stack_size + page_size - 1) & ~(page_size - 1);
+  size_t stride = page_size + pool->stack_size;
+  pool->per_batch = BATCH_BYTES > stride ? BATCH_BYTES / stride : 1;
   pool->free = NULL;
+  pool->batches = NULL;
+  pool->uncut = NULL;
+  pool->uncut_left = 0;
   pool->mapped = 0;
   pool->live = 0;
   altstack_acquire();
 }
 
-static void unmap_stack(cw_fiber *f) {
-  VALGRIND_STACK_DEREGISTER(f->valgrind_id);
-  munmap(f->stack_lo - page_size, page_size + f->pool->stack_size);
-}
-
 void cw_fiber_pool_destroy(cw_fiber_pool *pool) {
   assert(pool->live == 0);
-  while (pool->free) {
-    cw_fiber *f = pool->free;
-    pool->free = f->next_free;
-    unmap_stack(f);
+  for (cw_fiber *f = pool->free; f; f = f->next_free)
+    VALGRIND_STACK_DEREGISTER(f->valgrind_id);
+  size_t batch_bytes = pool->per_batch * (page_size + pool->stack_size);
+  while (pool->batches) {
+    cw_fiber *first = pool->batches;
+    pool->batches = first->older_batch;
+    munmap(first->stack_lo - page_size, batch_bytes);
   }
   altstack_release();
 }
 
-static cw_fiber *map_stack(cw_fiber_pool *pool) {
-  size_t size = page_size + pool->stack_size;
-  char *base = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-  if (base == MAP_FAILED) return NULL;
+/* The next stack of the current batch, mapping a new batch when it is used
+ * up: one mapping holds many stacks, each with its guard page below it. */
+static cw_fiber *cut_stack(cw_fiber_pool *pool) {
+  size_t stride = page_size + pool->stack_size;
+  bool first = pool->uncut_left == 0;
+  if (first) {
+    char *batch = mmap(NULL, pool->per_batch * stride, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    if (batch == MAP_FAILED) return NULL;
+    pool->uncut = batch;
+    pool->uncut_left = pool->per_batch;
+  }
+  char *base = pool->uncut;
   if (madvise(base, page_size, MADV_GUARD_INSTALL) != 0 && mprotect(base, page_size, PROT_NONE) != 0) {
-    munmap(base, size);
+    if (first) {
+      munmap(base, pool->per_batch * stride);
+      pool->uncut_left = 0;
+    }
     return NULL;
   }
-  cw_fiber *f = (cw_fiber *)((uintptr_t)(base + size - sizeof(cw_fiber)) & ~(uintptr_t)63);
+  pool->uncut += stride;
+  pool->uncut_left--;
+  cw_fiber *f = (cw_fiber *)((uintptr_t)(base + stride - sizeof(cw_fiber)) & ~(uintptr_t)63);
   f->pool = pool; /* the rest of a fresh mapping is zero */
   f->stack_lo = base + page_size;
   f->stack_bytes = (size_t)((char *)f - f->stack_lo);
@@ -230,20 +271,31 @@ static cw_fiber *map_stack(cw_fiber_pool *pool) {
   f->asan_bottom = f->stack_lo;
   f->asan_size = f->stack_bytes;
 #endif
+  if (first) {
+    f->older_batch = pool->batches;
+    pool->batches = f;
+  }
   pool->mapped++;
   return f;
 }
 
-/* Switches from the running context to another; when exiting, from is a
- * finished fiber that is never switched back to. */
-static void switch_to(cw_fiber *from, cw_fiber *to, bool exiting) {
+static void fiber_main(void);
+
+/* Switches from the running context to another: from a finished fiber, it
+ * is never switched back to. */
+static void switch_to(cw_fiber *from, cw_fiber *to) {
   current = to->pool ? to : NULL;
 #ifdef CW_FIBER_ASAN
-  __sanitizer_start_switch_fiber(exiting ? NULL : &from->fake_stack, to->asan_bottom, to->asan_size);
-#else
-  (void)exiting;
+  __sanitizer_start_switch_fiber(from->done ? NULL : &from->fake_stack, to->asan_bottom, to->asan_size);
 #endif
-  context_switch(from, to);
+  if (from->done) {
+    context_exit(to);
+  } else if (to->unstarted) {
+    to->unstarted = false;
+    context_start(from, to, fiber_main);
+  } else {
+    context_switch(from, to);
+  }
 #ifdef CW_FIBER_ASAN
   __sanitizer_finish_switch_fiber(from->fake_stack, NULL, NULL);
 #endif
@@ -260,25 +312,24 @@ static void fiber_main(void) {
   f->done = true;
   cw_fiber *to = f->resumer;
   f->resumer = NULL;
-  switch_to(f, to, true);
+  switch_to(f, to);
   abort(); /* a finished fiber is never resumed */
 }
 
 cw_fiber *cw_fiber_new(cw_fiber_pool *pool, cw_fiber_fn fn, void *arg) {
   cw_fiber *f = pool->free;
   if (f) pool->free = f->next_free;
-  else if (!(f = map_stack(pool))) return NULL;
+  else if (!(f = cut_stack(pool))) return NULL;
   pool->live++;
+#ifdef CW_FIBER_ASAN
+  /* A reused stack keeps the poisoned redzones of frames that never returned. */
+  ASAN_UNPOISON_MEMORY_REGION(f->stack_lo, f->stack_bytes);
+#endif
   f->fn = fn;
   f->arg = arg;
   f->report_as = NULL;
   f->done = false;
-  f->resumer = NULL;
-#ifdef CW_FIBER_ASAN
-  /* A reused stack may keep the poisoned redzones of frames that never returned. */
-  ASAN_UNPOISON_MEMORY_REGION(f->stack_lo, f->stack_bytes);
-#endif
-  context_init(f, fiber_main);
+  f->unstarted = true;
   return f;
 }
 
@@ -290,7 +341,7 @@ void cw_fiber_resume(cw_fiber *f) {
   assert(f->pool && !f->done && !f->resumer);
   cw_fiber *self = current ? current : &thread_context;
   f->resumer = self;
-  switch_to(self, f, false);
+  switch_to(self, f);
 }
 
 void cw_fiber_yield(void) {
@@ -298,7 +349,7 @@ void cw_fiber_yield(void) {
   assert(f);
   cw_fiber *to = f->resumer;
   f->resumer = NULL;
-  switch_to(f, to, false);
+  switch_to(f, to);
 }
 
 cw_fiber *cw_fiber_current(void) {

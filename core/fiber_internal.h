@@ -17,8 +17,12 @@ typedef void (*cw_fiber_fn)(void *arg);
 
 typedef struct cw_fiber_pool {
   size_t stack_size; /* usable bytes of each stack, a multiple of the page size */
-  cw_fiber *free;    /* finished fibers whose stacks wait for reuse */
-  size_t mapped;     /* stacks mapped so far */
+  size_t per_batch;  /* stacks mapped at once */
+  cw_fiber *free;    /* finished fibers whose stacks wait for reuse, the latest first */
+  cw_fiber *batches; /* the first fiber of each batch, the latest first */
+  char *uncut;       /* the next stack's guard page in the latest batch */
+  size_t uncut_left; /* stacks of the latest batch not yet handed out */
+  size_t mapped;     /* stacks handed out so far */
   size_t live;       /* fibers handed out and not yet freed */
 } cw_fiber_pool;
 
@@ -30,9 +34,10 @@ void cw_fiber_pool_init(cw_fiber_pool *pool, size_t stack_size);
 /* Unmaps every stack. All fibers of the pool must have been freed. */
 void cw_fiber_pool_destroy(cw_fiber_pool *pool);
 
-/* A fiber that runs fn(arg) when first resumed, on a stack from the pool,
- * with the floating-point control state of its creator (as a thread has);
- * NULL with errno set when no stack can be mapped. */
+/* A fiber that runs fn(arg) when first resumed, on a stack from the pool
+ * (the one freed last, whose pages are the likeliest to be warm), starting
+ * with the floating-point control state of whoever first resumes it (as a
+ * thread has its creator's); NULL with errno set when no stack can be mapped. */
 cw_fiber *cw_fiber_new(cw_fiber_pool *pool, cw_fiber_fn fn, void *arg);
 
 /* Has an overflow report name fn instead of the fiber's function, for a

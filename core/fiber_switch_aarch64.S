@@ -5,13 +5,8 @@
 
 	.text
 
-/* void cw_fiber_switch(void **save_sp, void *load_sp) */
-	.globl	cw_fiber_switch
-	.hidden	cw_fiber_switch
-	.type	cw_fiber_switch, %function
-	.p2align 4
-cw_fiber_switch:
-	.cfi_startproc
+/* Saves the caller's context on its stack and its stack pointer at [x0]. */
+	.macro	SAVE_CONTEXT
 	sub	sp, sp, #176
 	stp	x19, x20, [sp, #0]
 	stp	x21, x22, [sp, #16]
@@ -27,7 +22,20 @@ cw_fiber_switch:
 	str	x9, [sp, #160]
 	mov	x9, sp
 	str	x9, [x0]
+	.endm
+
+/* void cw_fiber_switch(void **save_sp, void *load_sp) */
+	.globl	cw_fiber_switch
+	.hidden	cw_fiber_switch
+	.type	cw_fiber_switch, %function
+	.p2align 4
+cw_fiber_switch:
+	.cfi_startproc
+	SAVE_CONTEXT
 	mov	sp, x1
+	ldr	x9, [sp, #160]
+	msr	fpcr, x9
+.Lrestore_registers:
 	ldp	x19, x20, [sp, #0]
 	ldp	x21, x22, [sp, #16]
 	ldp	x23, x24, [sp, #32]
@@ -38,39 +46,48 @@ cw_fiber_switch:
 	ldp	d10, d11, [sp, #112]
 	ldp	d12, d13, [sp, #128]
 	ldp	d14, d15, [sp, #144]
-	ldr	x9, [sp, #160]
-	msr	fpcr, x9
 	add	sp, sp, #176
 	ret
 	.cfi_endproc
 	.size	cw_fiber_switch, .-cw_fiber_switch
 
-/* void *cw_fiber_stack_init(void *top, void (*entry)(void))
- * Lays out a context below top (16-byte aligned) that cw_fiber_switch enters
- * at entry with sp = top; a null frame pointer ends backtraces. The
- * floating-point control state is the caller's, as a new thread inherits it. */
-	.globl	cw_fiber_stack_init
-	.hidden	cw_fiber_stack_init
-	.type	cw_fiber_stack_init, %function
+/* void cw_fiber_exit(void *load_sp)
+ * The second half of cw_fiber_switch alone, from a finished fiber. Its FPCR
+ * is mostly the one to resume: writing it again would stall for nothing. */
+	.globl	cw_fiber_exit
+	.hidden	cw_fiber_exit
+	.type	cw_fiber_exit, %function
 	.p2align 4
-cw_fiber_stack_init:
+cw_fiber_exit:
 	.cfi_startproc
-	sub	x0, x0, #176
-	stp	xzr, xzr, [x0, #0]
-	stp	xzr, xzr, [x0, #16]
-	stp	xzr, xzr, [x0, #32]
-	stp	xzr, xzr, [x0, #48]
-	stp	xzr, xzr, [x0, #64]
-	stp	xzr, x1, [x0, #80]
-	stp	xzr, xzr, [x0, #96]
-	stp	xzr, xzr, [x0, #112]
-	stp	xzr, xzr, [x0, #128]
-	stp	xzr, xzr, [x0, #144]
-	mrs	x9, fpcr
-	stp	x9, xzr, [x0, #160]
-	ret
+	mov	sp, x0
+	ldr	x9, [sp, #160]
+	mrs	x10, fpcr
+	cmp	x9, x10
+	b.eq	.Lrestore_registers
+	msr	fpcr, x9
+	b	.Lrestore_registers
 	.cfi_endproc
-	.size	cw_fiber_stack_init, .-cw_fiber_stack_init
+	.size	cw_fiber_exit, .-cw_fiber_exit
+
+/* void cw_fiber_start(void **save_sp, void *top, void (*entry)(void))
+ * Saves the caller's context as cw_fiber_switch does, then enters entry on
+ * the empty stack below top (16-byte aligned); null frame pointer and link
+ * register end backtraces. The floating-point control state stays the
+ * caller's, as a new thread inherits it. */
+	.globl	cw_fiber_start
+	.hidden	cw_fiber_start
+	.type	cw_fiber_start, %function
+	.p2align 4
+cw_fiber_start:
+	.cfi_startproc
+	SAVE_CONTEXT
+	mov	sp, x1
+	mov	x29, xzr
+	mov	x30, xzr
+	br	x2
+	.cfi_endproc
+	.size	cw_fiber_start, .-cw_fiber_start
 
 #endif
 

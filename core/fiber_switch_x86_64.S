@@ -5,13 +5,8 @@
 
 	.text
 
-/* void cw_fiber_switch(void **save_sp, void *load_sp) */
-	.globl	cw_fiber_switch
-	.hidden	cw_fiber_switch
-	.type	cw_fiber_switch, @function
-	.p2align 4
-cw_fiber_switch:
-	.cfi_startproc
+/* Saves the caller's context on its stack and its stack pointer at (%rdi). */
+	.macro	SAVE_CONTEXT
 	pushq	%rbp
 	pushq	%rbx
 	pushq	%r12
@@ -22,9 +17,20 @@ cw_fiber_switch:
 	stmxcsr	(%rsp)
 	fnstcw	4(%rsp)
 	movq	%rsp, (%rdi)
+	.endm
+
+/* void cw_fiber_switch(void **save_sp, void *load_sp) */
+	.globl	cw_fiber_switch
+	.hidden	cw_fiber_switch
+	.type	cw_fiber_switch, @function
+	.p2align 4
+cw_fiber_switch:
+	.cfi_startproc
+	SAVE_CONTEXT
 	movq	%rsi, %rsp
 	ldmxcsr	(%rsp)
 	fldcw	4(%rsp)
+.Lrestore_registers:
 	addq	$8, %rsp
 	popq	%r15
 	popq	%r14
@@ -38,32 +44,48 @@ cw_fiber_switch:
 	.cfi_endproc
 	.size	cw_fiber_switch, .-cw_fiber_switch
 
-/* void *cw_fiber_stack_init(void *top, void (*entry)(void))
- * Lays out a context below top (16-byte aligned) that cw_fiber_switch enters
- * at entry as if entry had been called: a null return address above it ends
- * backtraces. The floating-point control state is the caller's, as a new
- * thread inherits it. */
-	.globl	cw_fiber_stack_init
-	.hidden	cw_fiber_stack_init
-	.type	cw_fiber_stack_init, @function
+/* void cw_fiber_exit(void *load_sp)
+ * The second half of cw_fiber_switch alone, from a finished fiber. Its
+ * floating-point control state is mostly the one to resume: loading them
+ * again would stall for nothing. */
+	.globl	cw_fiber_exit
+	.hidden	cw_fiber_exit
+	.type	cw_fiber_exit, @function
 	.p2align 4
-cw_fiber_stack_init:
+cw_fiber_exit:
 	.cfi_startproc
-	leaq	-72(%rdi), %rax
-	movq	$0, -8(%rdi)
-	movq	%rsi, -16(%rdi)
-	movq	$0, -24(%rdi)
-	movq	$0, -32(%rdi)
-	movq	$0, -40(%rdi)
-	movq	$0, -48(%rdi)
-	movq	$0, -56(%rdi)
-	movq	$0, -64(%rdi)
-	movq	$0, (%rax)
-	stmxcsr	(%rax)
-	fnstcw	4(%rax)
-	ret
+	movq	%rdi, %rsp
+	stmxcsr	-8(%rsp)
+	fnstcw	-4(%rsp)
+	movl	-8(%rsp), %eax
+	movzwl	-4(%rsp), %ecx
+	cmpl	(%rsp), %eax
+	jne	1f
+	cmpw	4(%rsp), %cx
+	je	.Lrestore_registers
+1:	ldmxcsr	(%rsp)
+	fldcw	4(%rsp)
+	jmp	.Lrestore_registers
 	.cfi_endproc
-	.size	cw_fiber_stack_init, .-cw_fiber_stack_init
+	.size	cw_fiber_exit, .-cw_fiber_exit
+
+/* void cw_fiber_start(void **save_sp, void *top, void (*entry)(void))
+ * Saves the caller's context as cw_fiber_switch does, then enters entry on
+ * the empty stack below top (16-byte aligned) as if entry had been called,
+ * from a null return address that ends backtraces. The floating-point
+ * control state stays the caller's, as a new thread inherits it. */
+	.globl	cw_fiber_start
+	.hidden	cw_fiber_start
+	.type	cw_fiber_start, @function
+	.p2align 4
+cw_fiber_start:
+	.cfi_startproc
+	SAVE_CONTEXT
+	movq	%rsi, %rsp
+	pushq	$0
+	jmp	*%rdx
+	.cfi_endproc
+	.size	cw_fiber_start, .-cw_fiber_start
 
 #endif
 
