@@ -29,7 +29,10 @@
  *    child processes), or when the loop has no timer at all, it waits for
  *    real instead, and the clock follows real time meanwhile, never past
  *    the deadline: a timeout fires when it would have without the harness,
- *    never early because of a jump. Other epoll fds poll for real.
+ *    never early because of a jump. A poll without waiting is answered
+ *    without the system call when nothing on the loop can be ready (quiet,
+ *    below): that is most polls of timer-only code. Other epoll fds poll
+ *    for real.
  *  - opts.shuffle: during cw_harness_run, each poll of the loop, and once
  *    between main and the loop's first turn, lets 0 or 1 ms pass on a coin
  *    tossed with the loop's seeded generator. That flushes out code relying
@@ -55,6 +58,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -136,9 +140,14 @@ static _Atomic(vclock *) live;
 
 static bool on_harness_thread(const vclock *c) { return pthread_equal(pthread_self(), c->thread); }
 
+/* The live clock, NULL when there is none. A live clock had the real
+ * functions resolved before it was published; without one they are
+ * resolved here, before the caller falls back to them. */
 static vclock *live_clock(void) {
-  pthread_once(&resolved, resolve);
-  return atomic_load_explicit(&live, memory_order_acquire);
+  vclock *c = atomic_load_explicit(&live, memory_order_acquire);
+  if (!c)
+    pthread_once(&resolved, resolve);
+  return c;
 }
 
 static uint64_t raw_ns(void) {
@@ -163,8 +172,10 @@ static reading read_fields(vclock *c) {
   return r;
 }
 
-static reading read_clock(vclock *c) {
-  if (on_harness_thread(c)) /* the only writer: nothing to wait for, even from a signal handler */
+/* mine: on the harness's thread, the only writer: nothing to wait for,
+ * even from a signal handler. */
+static reading read_clock_from(vclock *c, bool mine) {
+  if (mine)
     return read_fields(c);
   for (;;) {
     unsigned seq = atomic_load_explicit(&c->seq, memory_order_acquire);
@@ -175,14 +186,23 @@ static reading read_clock(vclock *c) {
   }
 }
 
+static reading read_clock(vclock *c) { return read_clock_from(c, on_harness_thread(c)); }
+
 static uint64_t elapsed_of(vclock *c) { return read_clock(c).elapsed; }
 
-static void write_begin(vclock *c) {
-  atomic_fetch_add_explicit(&c->seq, 1, memory_order_relaxed);
-  atomic_thread_fence(memory_order_seq_cst);
+/* The harness's thread is the only writer, so the count needs no atomic
+ * increment; the odd count is seen before the fields change (a release
+ * fence: no instruction on x86). Jumps write on every deadline reached. */
+static void bump_seq(vclock *c, memory_order order) {
+  atomic_store_explicit(&c->seq, atomic_load_explicit(&c->seq, memory_order_relaxed) + 1, order);
 }
 
-static void write_end(vclock *c) { atomic_fetch_add_explicit(&c->seq, 1, memory_order_release); }
+static void write_begin(vclock *c) {
+  bump_seq(c, memory_order_relaxed);
+  atomic_thread_fence(memory_order_release);
+}
+
+static void write_end(vclock *c) { bump_seq(c, memory_order_release); }
 
 /* Moves the clock to t; never back. */
 static void jump_to(vclock *c, uint64_t t) {
@@ -205,7 +225,10 @@ static void follow_begin(vclock *c, uint64_t cap) {
 }
 
 static void follow_end(vclock *c) {
-  write_begin(c); /* first: a reader whose real time is later than ours retries */
+  /* The odd count first, seen by all before we read the real time: a
+   * reader whose real time is later than ours retries. */
+  write_begin(c);
+  atomic_thread_fence(memory_order_seq_cst);
   uint64_t now = read_fields(c).elapsed;
   atomic_store_explicit(&c->elapsed, now, memory_order_relaxed);
   atomic_store_explicit(&c->follow_since, 0, memory_order_relaxed);
@@ -380,19 +403,64 @@ static int wait_real(vclock *c, int epfd, struct epoll_event *events, int max, u
   return n;
 }
 
-static void find_process(uv_handle_t *handle, void *arg) {
-  if (handle->type == UV_PROCESS && uv_is_active(handle))
-    *(bool *)arg = true;
-}
+/* libuv's intrusive queues (void *[2] up to 1.44, struct uv__queue since):
+ * a node's first pointer is the next one. */
+static void *queue_next(const void *node) { return *(void *const *)node; }
+
+static bool queue_empty(const void *queue) { return queue_next(queue) == queue; }
 
 /* Real work outstanding: requests (threadpool work, fs, DNS, connects,
- * writes, shutdowns) or a child process still running. */
+ * writes, shutdowns) or a child process still running (libuv keeps those,
+ * from uv_spawn until reaped or closed, in process_handles). */
 static bool real_work_pending(uv_loop_t *uv) {
-  bool process = false;
-  if (uv->active_reqs.count > 0)
-    return true;
-  uv_walk(uv, find_process, &process);
-  return process;
+  return uv->active_reqs.count > 0 || !queue_empty(&uv->process_handles);
+}
+
+/* w is registered with the loop (counted in its nfds). */
+static bool watching(const uv_loop_t *uv, const uv__io_t *w) {
+  return w->fd >= 0 && (unsigned)w->fd < uv->nwatchers && uv->watchers[w->fd] == w;
+}
+
+/* A uv_async_t or uv_signal_t of the loop's user: libuv's own are the
+ * threadpool's async and the SIGCHLD watcher of child processes. */
+static bool user_waker(uv_loop_t *uv, const uv_handle_t *handle) {
+  return (handle->type == UV_ASYNC && handle != (const uv_handle_t *)&uv->wq_async) ||
+         (handle->type == UV_SIGNAL && handle != (const uv_handle_t *)&uv->child_watcher);
+}
+
+/* Nothing can make the loop's epoll fd ready, so a poll without waiting
+ * would find nothing and is answered without the system call (the clock
+ * makes two such polls per deadline it jumps to, which were most of the
+ * cost of a jump). The epoll set holds the fds of the loop's watchers, and
+ * fds of watchers stopped since (libuv drops those when an event comes,
+ * with no callback: a poll skipped changes nothing for them). Nothing is:
+ *  - no request is active: threadpool work, fs and DNS complete through
+ *    the loop's async fd, connects, writes and shutdowns through their fds;
+ *  - the loop watches no fd (nfds) beyond its own two, the signal pipe and
+ *    the async eventfd: any stream, pipe, poll, listen, UDP or fs event
+ *    watcher adds one;
+ *  - no child process is running: its exit comes as SIGCHLD through the
+ *    signal pipe;
+ *  - and the loop has no uv_async_t or uv_signal_t of its user: another
+ *    thread may send an async at any time, a signal (even one raised by a
+ *    callback) is written to the signal pipe, and a closing signal handle
+ *    may still have signals there to deliver before it can close. libuv's
+ *    own async is sent only on completing threadpool work, a request.
+ * The walk of the handles is short: the first checks fail first on a loop
+ * with many streams. */
+static bool quiet(uv_loop_t *uv) {
+  if (real_work_pending(uv) ||
+      uv->nfds != (unsigned)watching(uv, &uv->signal_io_watcher) + watching(uv, &uv->async_io_watcher))
+    return false;
+  for (const char *q = queue_next(&uv->handle_queue); q != (const char *)&uv->handle_queue; q = queue_next(q))
+    if (user_waker(uv, (const uv_handle_t *)(q - offsetof(uv_handle_t, handle_queue))))
+      return false;
+  return true;
+}
+
+/* A poll of the loop without waiting. */
+static int poll_now(uv_loop_t *uv, struct epoll_event *events, int max, const sigset_t *mask) {
+  return quiet(uv) ? 0 : poll_real(uv_backend_fd(uv), events, max, 0, mask);
 }
 
 /* The virtual time of the loop's deadline timeout ms after its now. */
@@ -424,15 +492,14 @@ static void toss_after_main(vclock *c) {
  * the time to its next timer, -1 when it has none. */
 static int poll_loop(vclock *c, uv_loop_t *uv, struct epoll_event *events, int max, int timeout,
                      const sigset_t *mask) {
-  int epfd = uv_backend_fd(uv);
   uint64_t deadline = timeout > 0 ? deadline_of(uv, timeout) : NONE;
   if (shuffling(c))
     toss(c, deadline);
-  int n = poll_real(epfd, events, max, 0, mask);
+  int n = poll_now(uv, events, max, mask);
   if (n != 0 || timeout == 0)
     return n;
   if (timeout < 0 || real_work_pending(uv))
-    return wait_real(c, epfd, events, max, deadline, mask);
+    return wait_real(c, uv_backend_fd(uv), events, max, deadline, mask);
   if (c->running && !note_jump(c))
     uv_stop(uv); /* still jump: uv__io_poll polls again until its timeout has passed */
   jump_to(c, deadline);
@@ -442,8 +509,7 @@ static int poll_loop(vclock *c, uv_loop_t *uv, struct epoll_event *events, int m
 static int poll_any(int epfd, struct epoll_event *events, int max, int timeout, const sigset_t *mask) {
   vclock *c = live_clock();
   uv_loop_t *uv;
-  if (!c || !on_harness_thread(c) || (timeout == 0 && !shuffling(c)) || !c->h->loop ||
-      epfd != uv_backend_fd(uv = cw_loop_uv(c->h->loop)))
+  if (!c || !on_harness_thread(c) || !c->h->loop || epfd != uv_backend_fd(uv = cw_loop_uv(c->h->loop)))
     return poll_real(epfd, events, max, timeout, mask);
   return poll_loop(c, uv, events, max, timeout, mask);
 }
@@ -455,9 +521,10 @@ INTERPOSED int clock_gettime(clockid_t id, struct timespec *ts) {
   int kind = c ? kind_of(id) : REAL;
   if (kind == REAL)
     return real.clock_gettime(id, ts);
-  if (on_harness_thread(c) && c->toss_after_main)
+  bool mine = on_harness_thread(c);
+  if (mine && c->toss_after_main)
     toss_after_main(c);
-  reading r = read_clock(c);
+  reading r = read_clock_from(c, mine);
   *ts = timespec_of(kind == WALL ? r.wall_base + (int64_t)r.elapsed : (int64_t)(MONO_BASE + r.elapsed));
   return 0;
 }
@@ -596,38 +663,27 @@ static vclock *control_begin(cw_harness *h, const char *function) {
   return c;
 }
 
-/* The loop has work it can run without time passing: uv_backend_timeout
- * is 0 for a timer due now, immediates (an idle handle), pending or closing
- * callbacks, and watchers libuv has yet to register with epoll (a connect
- * started in the check phase); and fds may be ready. */
-static bool runnable_now(uv_loop_t *uv) {
-  struct epoll_event ready;
-  if (!uv_loop_alive(uv))
-    return false;
-  uv_update_time(uv);
-  return uv_backend_timeout(uv) == 0 || poll_real(uv_backend_fd(uv), &ready, 1, 0, NULL) > 0;
-}
-
-/* Runs the loop until nothing is runnable without time passing. */
-static void settle(vclock *c) {
+/* Runs the loop until nothing is runnable without time passing; returns
+ * the virtual time of its next timer then, NONE if it has none. Runnable:
+ * uv_backend_timeout is 0 for a timer due now, immediates (an idle handle),
+ * pending or closing callbacks, and watchers libuv has yet to register
+ * with epoll (a connect started in the check phase); and fds may be ready. */
+static uint64_t settle(vclock *c) {
   uv_loop_t *uv = cw_loop_uv(c->h->loop);
-  size_t turns = 0;
-  do {
-    if (turns++ == c->h->opts.max_timer_firings) {
+  struct epoll_event ready;
+  for (size_t turns = 0;; turns++) {
+    if (turns == c->h->opts.max_timer_firings) {
       trip(c, false);
-      return;
+      return NONE;
     }
     uv_run(uv, UV_RUN_NOWAIT);
-  } while (runnable_now(uv));
-}
-
-/* The virtual time of the loop's next timer, NONE if it has none. */
-static uint64_t next_deadline(uv_loop_t *uv) {
-  if (!uv_loop_alive(uv))
-    return NONE;
-  uv_update_time(uv);
-  int timeout = uv_backend_timeout(uv);
-  return timeout < 0 ? NONE : deadline_of(uv, timeout);
+    if (!uv_loop_alive(uv))
+      return NONE;
+    uv_update_time(uv);
+    int timeout = uv_backend_timeout(uv);
+    if (timeout != 0 && poll_now(uv, &ready, 1, NULL) == 0)
+      return timeout < 0 ? NONE : deadline_of(uv, timeout);
+  }
 }
 
 /* Runs the loop on virtual time until limit (NONE: until no timer is left)
@@ -635,9 +691,8 @@ static uint64_t next_deadline(uv_loop_t *uv) {
  * next deadline, or, while real work is outstanding, a real wait for it. */
 static void run_until(vclock *c, uint64_t limit, size_t max_jumps) {
   uv_loop_t *uv = cw_loop_uv(c->h->loop);
-  settle(c);
+  uint64_t due = settle(c);
   while (!c->tripped && c->jumps < max_jumps) {
-    uint64_t due = next_deadline(uv);
     if (real_work_pending(uv)) {
       uint64_t stop = due < limit ? due : limit;
       if (stop != NONE && elapsed_of(c) >= stop)
@@ -651,7 +706,7 @@ static void run_until(vclock *c, uint64_t limit, size_t max_jumps) {
         break;
       jump_to(c, due);
     }
-    settle(c);
+    due = settle(c);
   }
 }
 

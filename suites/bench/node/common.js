@@ -1,8 +1,7 @@
 'use strict';
 // Shared by the JS twins of bench.c. work(n, done) schedules n operations
 // and calls done(calls, extra) once they have all run; bench() runs it once
-// on a tenth of n to warm the JIT up (unless warmUp is false), then once
-// timed with process.hrtime.bigint(), and prints "key value" lines for
+// to warm up (unless warmUp is false), then once timed with process.hrtime.bigint(), and prints "key value" lines for
 // bench.c: version, ns, and the extra figures the work reported.
 function timed(n, work) {
   const t0 = process.hrtime.bigint();
@@ -19,7 +18,7 @@ function timed(n, work) {
 }
 
 exports.bench = (n, work, { warmUp = true } = {}) => {
-  if (warmUp) work(n / 10, () => setImmediate(timed, n, work));
+  if (warmUp) work(n, () => setImmediate(timed, n, work));
   else timed(n, work);
 };
 
