@@ -10,14 +10,6 @@ struct pool_chunk {
   max_align_t objects[]; /* count objects of pool->size bytes */
 };
 
-/* Handles carry 16 bits of generation in the pointer's top bits, which user
- * space leaves zero on x86_64 and aarch64 (48-bit addresses). */
-#define TAG_SHIFT 48
-#define TAG_MASK ((uintptr_t)0xFFFF)
-#define HAVE_TAGS (UINTPTR_MAX > 0xFFFFFFFFu)
-
-static uint32_t tag_of(uint32_t gen) { return gen & 0xFFFF; }
-
 void pool_init(pool *p, size_t size) {
   size_t align = sizeof(max_align_t);
   memset(p, 0, sizeof *p);
@@ -67,30 +59,11 @@ void pool_grow(pool *p) {
 void *pool_handle(const pool *p, void *obj) {
 #if HAVE_TAGS
   if (!p->untagged)
-    return (void *)((uintptr_t)obj | ((uintptr_t)tag_of(((pool_obj *)obj)->gen) << TAG_SHIFT));
+    return (void *)((uintptr_t)obj | ((uintptr_t)pool_tag_of(((pool_obj *)obj)->gen) << TAG_SHIFT));
 #else
   (void)p;
 #endif
   return obj;
-}
-
-static void *pool_untag(const void *handle) {
-#if HAVE_TAGS
-  return (void *)((uintptr_t)handle & ~(TAG_MASK << TAG_SHIFT));
-#else
-  return (void *)handle;
-#endif
-}
-
-void *pool_object(const void *handle) {
-  uint32_t tag = 0;
-#if HAVE_TAGS
-  tag = (uint32_t)(((uintptr_t)handle >> TAG_SHIFT) & TAG_MASK);
-#endif
-  pool_obj *o = pool_untag(handle);
-  if (!o->live || (tag != 0 && tag != tag_of(o->gen)))
-    return NULL;
-  return o;
 }
 
 void pool_each(pool *p, void (*fn)(void *obj, void *arg), void *arg) {

@@ -95,38 +95,19 @@ void promise_free(cw_promise *p) {
   loop->freeing = false;
 }
 
-void promise_unref(cw_promise *p) {
-  if (--p->refs == 0 && p->user_refs == 0)
-    promise_free(p);
-}
-
-cw_promise *promise_check(const cw_promise *handle, const char *function, const char *file, int line) {
-  if (!handle) {
+/* Reports why handle cannot be used; NULL. */
+cw_promise *promise_check_failed(const cw_promise *handle, const char *function, const char *file, int line) {
+  cw_promise *p = handle ? pool_object(handle) : NULL;
+  if (!handle)
     misuse(NULL, function, file, line, "the promise is NULL");
-    return NULL;
-  }
-  cw_promise *p = pool_object(handle);
-  if (!p) { /* its memory is the pool's now: read nothing from it */
+  else if (!p) /* its memory is the pool's now: read nothing from it */
     misuse(NULL, function, file, line,
            "stale promise handle: the promise was freed after all its references were consumed");
-    return NULL;
-  }
-  if (p->user_refs == 0) {
+  else
     misuse(p->loop, function, file, line,
            "the promise created at %s:%d was already released: its references were all consumed", p->file,
            p->line);
-    return NULL;
-  }
-  return p;
-}
-
-cw_promise *promise_take(cw_promise *handle, const char *function, const char *file, int line) {
-  cw_promise *p = promise_check(handle, function, file, line);
-  if (p) {
-    p->user_refs--;
-    p->refs++;
-  }
-  return p;
+  return NULL;
 }
 
 /* ---- settling ---------------------------------------------------------- */

@@ -31,9 +31,8 @@ struct cw_timer {
  * timers in order and stops at the first one not yet due, so a timer never
  * overtakes an earlier one of the same duration. */
 struct timer_list {
+  pool_obj hdr;
   uint64_t msecs;
-  uint64_t expiry;
-  uint64_t id;
   cw_timer *head, *tail;
   size_t heap_index;
   timer_list *bucket_next;
@@ -42,60 +41,63 @@ struct timer_list {
 };
 
 size_t timer_size(void) { return sizeof(cw_timer); }
+size_t timer_list_size(void) { return sizeof(timer_list); }
 
 /* ---- the queue of lists ---------------------------------------------------- */
 
-static bool earlier(const timer_list *a, const timer_list *b) {
+/* Entries carry the keys, so that sifting reads no cold list. */
+static bool earlier(const list_entry *a, const list_entry *b) {
   return a->expiry < b->expiry || (a->expiry == b->expiry && a->id < b->id);
 }
 
-static void heap_set(cw_loop *loop, size_t i, timer_list *l) {
-  loop->heap[i] = l;
-  l->heap_index = i;
+static void heap_set(cw_loop *loop, size_t i, list_entry e) {
+  loop->heap[i] = e;
+  e.list->heap_index = i;
 }
 
 static void sift_up(cw_loop *loop, size_t i) {
-  timer_list *l = loop->heap[i];
-  while (i > 0 && earlier(l, loop->heap[(i - 1) / 2])) {
+  list_entry e = loop->heap[i];
+  while (i > 0 && earlier(&e, &loop->heap[(i - 1) / 2])) {
     heap_set(loop, i, loop->heap[(i - 1) / 2]);
     i = (i - 1) / 2;
   }
-  heap_set(loop, i, l);
+  heap_set(loop, i, e);
 }
 
 static void sift_down(cw_loop *loop, size_t i) {
-  timer_list *l = loop->heap[i];
+  list_entry e = loop->heap[i];
   for (;;) {
     size_t child = 2 * i + 1;
     if (child >= loop->heap_len)
       break;
-    if (child + 1 < loop->heap_len && earlier(loop->heap[child + 1], loop->heap[child]))
+    if (child + 1 < loop->heap_len && earlier(&loop->heap[child + 1], &loop->heap[child]))
       child++;
-    if (!earlier(loop->heap[child], l))
+    if (!earlier(&loop->heap[child], &e))
       break;
     heap_set(loop, i, loop->heap[child]);
     i = child;
   }
-  heap_set(loop, i, l);
+  heap_set(loop, i, e);
 }
 
 static void heap_remove(cw_loop *loop, size_t i) {
-  timer_list *last = loop->heap[--loop->heap_len];
+  list_entry last = loop->heap[--loop->heap_len];
   if (i == loop->heap_len)
     return;
   heap_set(loop, i, last);
   sift_down(loop, i);
-  sift_up(loop, last->heap_index);
+  sift_up(loop, last.list->heap_index);
 }
 
 /* ---- lists by duration ------------------------------------------------------ */
 
+/* Fibonacci hashing: the top bits of the product. */
 static size_t bucket_of(const cw_loop *loop, uint64_t msecs) {
-  return (size_t)((msecs * 0x9E3779B97F4A7C15u) >> 32) & (loop->nbuckets - 1);
+  return (size_t)((msecs * 0x9E3779B97F4A7C15u) >> (64 - loop->bucket_bits));
 }
 
 static timer_list *list_find(const cw_loop *loop, uint64_t msecs) {
-  if (!loop->nbuckets)
+  if (!loop->bucket_bits)
     return NULL;
   timer_list *l = loop->buckets[bucket_of(loop, msecs)];
   while (l && l->msecs != msecs)
@@ -110,12 +112,13 @@ static void map_insert(cw_loop *loop, timer_list *l) {
 }
 
 static timer_list *list_create(cw_loop *loop, uint64_t msecs, uint64_t expiry) {
-  if (loop->nlists + 1 > loop->nbuckets) {
+  if (loop->nlists + 1 > ((size_t)1 << loop->bucket_bits) / 2 || !loop->bucket_bits) {
     timer_list **old = loop->buckets;
-    size_t n = loop->nbuckets;
-    loop->nbuckets = n ? 2 * n : 16;
-    loop->buckets = xmalloc(loop->nbuckets * sizeof *loop->buckets);
-    for (size_t i = 0; i < loop->nbuckets; i++)
+    size_t n = loop->bucket_bits ? (size_t)1 << loop->bucket_bits : 0;
+    loop->bucket_bits = loop->bucket_bits ? loop->bucket_bits + 1 : 4;
+    size_t grown = (size_t)1 << loop->bucket_bits;
+    loop->buckets = xmalloc(grown * sizeof *loop->buckets);
+    for (size_t i = 0; i < grown; i++)
       loop->buckets[i] = NULL;
     for (size_t i = 0; i < n; i++)
       for (timer_list *l = old[i], *next; l; l = next) {
@@ -124,15 +127,20 @@ static timer_list *list_create(cw_loop *loop, uint64_t msecs, uint64_t expiry) {
       }
     free(old);
   }
-  timer_list *l = xmalloc(sizeof *l);
-  *l = (timer_list){msecs, expiry, loop->list_id++, NULL, NULL, 0, NULL, true, false};
+  timer_list *l = pool_alloc(&loop->lists);
+  l->msecs = msecs;
+  l->head = l->tail = NULL;
+  l->mapped = true;
+  l->running = false;
   map_insert(loop, l);
   loop->nlists++;
   grow_array((void **)&loop->heap, &loop->heap_cap, loop->heap_len + 1, sizeof *loop->heap);
-  heap_set(loop, loop->heap_len++, l);
+  heap_set(loop, loop->heap_len++, (list_entry){expiry, loop->list_id++, l});
   sift_up(loop, l->heap_index);
   return l;
 }
+
+static void list_free(cw_loop *loop, timer_list *l) { pool_free(&loop->lists, l); }
 
 /* Takes l out of the map and the queue; the timers phase frees a list it is walking. */
 static void list_unmap(cw_loop *loop, timer_list *l) {
@@ -144,7 +152,7 @@ static void list_unmap(cw_loop *loop, timer_list *l) {
   l->mapped = false;
   heap_remove(loop, l->heap_index);
   if (!l->running)
-    free(l);
+    list_free(loop, l);
 }
 
 static void list_unlink(timer_list *l, cw_timer *t) {
@@ -178,7 +186,7 @@ static void arm(cw_loop *loop) {
     uv_timer_stop(handle);
     return;
   }
-  uint64_t now = uv_now(loop->uv), expiry = loop->heap[0]->expiry;
+  uint64_t now = uv_now(loop->uv), expiry = loop->heap[0].expiry;
   uint64_t wait = expiry > now ? expiry - now : loop->in_timers ? 1 : 0;
   uv_timer_start(handle, on_timer, wait, 0);
 }
@@ -189,7 +197,7 @@ static void insert(cw_loop *loop, cw_timer *t, uint64_t msecs, uint64_t start) {
   timer_list *l = list_find(loop, msecs);
   if (!l) {
     l = list_create(loop, msecs, start + msecs);
-    if (loop->heap[0] == l && !loop->in_timers)
+    if (loop->heap[0].list == l && !loop->in_timers)
       arm(loop);
   }
   t->list = l;
@@ -243,8 +251,9 @@ static bool run_list(cw_loop *loop, timer_list *l, uint64_t now) {
   cw_timer *t;
   while ((t = l->head) && !loop->stopped) {
     if (t->start + l->msecs > now) {
-      l->expiry = t->start + l->msecs > now + 1 ? t->start + l->msecs : now + 1;
-      l->id = loop->list_id++;
+      list_entry *e = &loop->heap[l->heap_index];
+      e->expiry = t->start + l->msecs > now + 1 ? t->start + l->msecs : now + 1;
+      e->id = loop->list_id++;
       sift_down(loop, l->heap_index);
       return false;
     }
@@ -261,13 +270,13 @@ static void on_timer(uv_timer_t *handle) {
   cw_loop *loop = h->loop;
   uint64_t now = now_ms(loop);
   loop->in_timers = true;
-  while (loop->heap_len && !loop->stopped && loop->heap[0]->expiry <= now) {
-    timer_list *l = loop->heap[0];
+  while (loop->heap_len && !loop->stopped && loop->heap[0].expiry <= now) {
+    timer_list *l = loop->heap[0].list;
     l->running = true;
     bool emptied = run_list(loop, l, now) && !l->head;
     l->running = false;
     if (!l->mapped)
-      free(l); /* cleared empty while it ran */
+      list_free(loop, l); /* cleared empty while it ran */
     else if (emptied)
       list_unmap(loop, l);
   }
@@ -343,9 +352,7 @@ void timers_destroy(cw_loop *loop) {
   uv_close((uv_handle_t *)&h->timer, on_closed);
   uv_close((uv_handle_t *)&h->check, on_closed);
   uv_close((uv_handle_t *)&h->idle, on_closed);
-  for (size_t i = 0; i < loop->heap_len; i++)
-    free(loop->heap[i]);
-  free(loop->heap);
+  free(loop->heap); /* the lists go with their pool */
   free(loop->buckets);
 }
 
@@ -467,9 +474,9 @@ size_t cw_loop_timers(cw_loop *loop, cw_timer_visit_fn fn, void *arg) {
   }
   size_t n = 0;
   for (size_t i = 0; i < loop->heap_len; i++)
-    for (cw_timer *t = loop->heap[i]->head; t; t = t->next, n++)
+    for (cw_timer *t = loop->heap[i].list->head; t; t = t->next, n++)
       if (fn)
-        visit(t, t->start + loop->heap[i]->msecs, fn, arg);
+        visit(t, t->start + loop->heap[i].list->msecs, fn, arg);
   for (cw_timer *t = loop->imm_head; t; t = t->next, n++)
     if (fn)
       visit(t, 0, fn, arg);
