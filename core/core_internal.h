@@ -25,6 +25,14 @@ typedef struct pool {
   bool untagged;      /* a chunk's addresses use the top bits: handles carry no generation */
 } pool;
 
+/* Handles carry 16 bits of generation in the pointer's top bits, which user
+ * space leaves zero on x86_64 and aarch64 (48-bit addresses). */
+#define TAG_SHIFT 48
+#define TAG_MASK ((uintptr_t)0xFFFF)
+#define HAVE_TAGS (UINTPTR_MAX > 0xFFFFFFFFu)
+
+static inline uint32_t pool_tag_of(uint32_t gen) { return gen & 0xFFFF; }
+
 void pool_init(pool *p, size_t size);
 void pool_destroy(pool *p);
 void pool_grow(pool *p); /* adds free objects; aborts when out of memory */
@@ -45,15 +53,27 @@ static inline void *pool_alloc(pool *p) {
 static inline void pool_free(pool *p, void *obj) {
   pool_obj *o = obj;
   o->live = 0;
-  if ((++o->gen & 0xFFFF) == 0) /* tag 0 means "untagged": never issue it */
+  if (pool_tag_of(++o->gen) == 0) /* tag 0 means "untagged": never issue it */
     o->gen++;
   *pool_link(o) = p->free;
   p->free = o;
   p->live--;
 }
 void *pool_handle(const pool *p, void *obj);   /* the pointer handed to users */
+
 /* The object behind a handle, or NULL when the handle is stale. */
-void *pool_object(const void *handle);
+static inline void *pool_object(const void *handle) {
+  uint32_t tag = 0;
+  uintptr_t h = (uintptr_t)handle;
+#if HAVE_TAGS
+  tag = (uint32_t)((h >> TAG_SHIFT) & TAG_MASK);
+  h &= ~(TAG_MASK << TAG_SHIFT);
+#endif
+  pool_obj *o = (pool_obj *)h;
+  if (!o->live || (tag != 0 && tag != pool_tag_of(o->gen)))
+    return NULL;
+  return o;
+}
 /* Calls fn on every live object. */
 void pool_each(pool *p, void (*fn)(void *obj, void *arg), void *arg);
 
@@ -94,6 +114,11 @@ static inline bool job_queue_pop(job_queue *q, job *out) {
  * wrapped loop can be freed at once while libuv still owes the close
  * callbacks: the last one frees this. */
 typedef struct timer_list timer_list;
+typedef struct list_entry {
+  uint64_t expiry; /* when the list's first timer is due */
+  uint64_t id;     /* ties: the list (re)queued first */
+  timer_list *list;
+} list_entry;
 
 typedef struct loop_handles {
   uv_timer_t timer;  /* the earliest core timer */
@@ -137,10 +162,12 @@ struct cw_loop {
   struct task *tasks_head;
 
   /* timeouts and intervals: lists by duration, in a heap by expiry */
-  timer_list **heap;
+  list_entry *heap;
   size_t heap_len, heap_cap;
-  timer_list **buckets; /* the lists by duration */
-  size_t nbuckets, nlists;
+  timer_list **buckets; /* the lists by duration, 1 << bucket_bits of them */
+  unsigned bucket_bits;
+  size_t nlists;
+  pool lists;
   uint64_t list_id;
   size_t timers_refed; /* armed timeouts and intervals that keep the loop alive */
   bool in_timers;
@@ -160,6 +187,8 @@ struct cw_loop {
   cw_promise **doomed;
   size_t doomed_len, doomed_cap;
   bool freeing;
+
+  struct io_ports *io; /* the I/O ports (io.c): backend, operations in flight; NULL until used */
 };
 
 /* Grows *arr (of elements of size elem) to hold at least need; aborts when
@@ -178,11 +207,15 @@ void drain(cw_loop *loop);
 /* Stops the run: cw_run returns code. */
 void loop_stop(cw_loop *loop, int code);
 
+/* io.c: cancels and finishes the operations in flight, closes the sockets */
+void io_destroy(cw_loop *loop);
+
 /* random.c: seeds a new loop from the OS */
 void random_init(cw_loop *loop);
 
 /* ---- timers.c ---------------------------------------------------------- */
 size_t timer_size(void);
+size_t timer_list_size(void);
 void timers_init(cw_loop *loop);
 void timers_destroy(cw_loop *loop);
 void start_idle(cw_loop *loop);
@@ -239,13 +272,30 @@ typedef struct reaction {
 } reaction;
 
 /* The promise behind a handle, checked: NULL after a misuse report. take
- * converts one user reference into one the core holds (drop with unref). */
-cw_promise *promise_check(const cw_promise *handle, const char *function, const char *file, int line);
-cw_promise *promise_take(cw_promise *handle, const char *function, const char *file, int line);
+ * converts one user reference into one the core holds (drop with unref).
+ * Inline: every call of the API goes through them. */
+cw_promise *promise_check_failed(const cw_promise *handle, const char *function, const char *file, int line);
+static inline cw_promise *promise_check(const cw_promise *handle, const char *function, const char *file,
+                                        int line) {
+  cw_promise *p = handle ? pool_object(handle) : NULL;
+  return p && p->user_refs ? p : promise_check_failed(handle, function, file, line);
+}
+static inline cw_promise *promise_take(cw_promise *handle, const char *function, const char *file, int line) {
+  cw_promise *p = promise_check(handle, function, file, line);
+  if (p) {
+    p->user_refs--;
+    p->refs++;
+  }
+  return p;
+}
 cw_promise *promise_alloc(cw_loop *loop, const char *file, int line); /* one user reference */
 cw_promise *promise_internal(cw_loop *loop, const char *file, int line); /* one core reference */
 cw_promise *promise_handle(cw_promise *p);
-void promise_unref(cw_promise *p);
+void promise_free(cw_promise *p);
+static inline void promise_unref(cw_promise *p) {
+  if (--p->refs == 0 && p->user_refs == 0)
+    promise_free(p);
+}
 void promise_settle(cw_promise *p, cw_state state, void *value, int error, const char *file, int line);
 /* Settles target like source, which must be settled. */
 void promise_settle_like(cw_promise *target, const cw_promise *source);
@@ -259,7 +309,6 @@ void promise_mark_handled(cw_promise *p, const char *file, int line);
 /* Attaches a reaction to p (which keeps it alive until it ran). */
 void promise_react(cw_promise *p, reaction *r, const char *file, int line);
 reaction *reaction_new(cw_loop *loop, reaction_kind kind, cw_promise *target, const char *file, int line);
-void promise_free(cw_promise *p);
 
 /* The function a queued job stands for (a handler, a task), for reports. */
 void *job_callback(const job *j);

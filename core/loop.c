@@ -13,6 +13,7 @@ static cw_loop *loop_setup(cw_loop *loop, uv_loop_t *uv) {
   pool_init(&loop->promises, sizeof(cw_promise));
   pool_init(&loop->reactions, sizeof(reaction));
   pool_init(&loop->timers, timer_size());
+  pool_init(&loop->lists, timer_list_size());
   pool_init(&loop->tasks, task_size());
   timers_init(loop);
   random_init(loop);
@@ -73,12 +74,14 @@ void cw_loop_free(cw_loop *loop) {
   cw_loop_floating(loop, report_floating, loop);
   tasks_destroy(loop);
   timers_destroy(loop);
+  io_destroy(loop); /* after timers_destroy: it runs the uv loop, where no core timer may fire */
   rejections_destroy(loop);
   job_queue_destroy(&loop->ticks);
   job_queue_destroy(&loop->microtasks);
   pool_destroy(&loop->promises);
   pool_destroy(&loop->reactions);
   pool_destroy(&loop->timers);
+  pool_destroy(&loop->lists);
   pool_destroy(&loop->tasks);
   free(loop->doomed);
   free(loop->guard_message);
