@@ -35,18 +35,6 @@ static void count(bench *b, uint64_t value) {
   b->sum += value;
 }
 
-static long max_rss_kib(void) {
-  struct rusage usage;
-  getrusage(RUSAGE_SELF, &usage);
-  return usage.ru_maxrss;
-}
-
-static uint64_t now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* ---- the work, as cw_run main functions -------------------------------- */
 
 static cw_result count_value(void *arg, cw_result in) {
@@ -178,10 +166,6 @@ static double report_rss(const char *who, long first_kib, long end_kib) {
   printf("  %-16s peak RSS %7.1f MiB after the first batch, %7.1f MiB at the end (%+.1f%%)\n",
          who, first_kib / 1024.0, end_kib / 1024.0, growth * 100);
   return growth;
-}
-
-static const char *verdict(bool met) {
-  return met ? "PASS" : "MISS";
 }
 
 static const figure *find_figure(const char *name) {

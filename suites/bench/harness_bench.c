@@ -229,7 +229,7 @@ int main(int argc, char **argv) {
     snprintf(who, sizeof who, "sinon (%s)", js.version);
     report_time(who, js.ns);
     double speedup = js.ns / cw_ns;
-    printf("  %-36s %9.1fx  goal >= %gx: %s\n", "speed-up", speedup, GOAL, speedup >= GOAL ? "PASS" : "MISS");
+    printf("  %-36s %9.1fx  goal >= %gx: %s\n", "speed-up", speedup, GOAL, verdict(speedup >= GOAL));
   }
   return 0;
 }

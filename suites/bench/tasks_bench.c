@@ -33,18 +33,6 @@
 enum { CALLS = 1000000, SUSPENDED = 100000, AWAITS = 1000000 };
 #define RSS_GOAL_KIB (1024L * 1024) /* 1 GiB for 100k suspended tasks */
 
-static uint64_t now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static long max_rss_kib(void) {
-  struct rusage usage;
-  getrusage(RUSAGE_SELF, &usage);
-  return usage.ru_maxrss;
-}
-
 /* ---- the work ------------------------------------------------------------ */
 
 /* The run in progress: one at a time, so the tasks find it here. */
@@ -179,7 +167,6 @@ static double fiber_switch_ns(size_t rounds) {
 
 /* ---- reporting ---------------------------------------------------------- */
 
-static const char *verdict(bool met) { return met ? "PASS" : "MISS"; }
 
 static void report_time(const char *who, double ns, size_t ops) {
   printf("  %-24s %9.1f ns/op %10.1f ms\n", who, ns / (double)ops, ns / 1e6);
