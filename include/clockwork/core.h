@@ -77,7 +77,9 @@ CW_EXTERN cw_result cw_follow(cw_promise *p);
 
 /* A loop that owns its uv_loop_t; NULL when out of memory. */
 CW_EXTERN cw_loop *cw_loop_new(void);
-/* A loop that runs on uv, which the caller owns and closes after cw_loop_free. */
+/* A loop that runs on uv, which the caller owns. After cw_loop_free, one
+ * more uv_run(uv, UV_RUN_NOWAIT) lets libuv finish closing clockwork's
+ * handles; then uv_loop_close(uv) succeeds. */
 CW_EXTERN cw_loop *cw_loop_wrap(uv_loop_t *uv);
 CW_EXTERN uv_loop_t *cw_loop_uv(cw_loop *loop);
 /* Runs main (may be NULL) as the first macrotask, drains, then runs the loop

@@ -375,6 +375,35 @@ static void unrefed_timer_does_not_keep_the_run_going(void **state) {
   cw_timer_unref(NULL);
 }
 
+/* ---- a wrapped loop ------------------------------------------------------------ */
+
+/* On a uv_loop_t the caller owns: the core's timers and queues run on it,
+ * cw_loop_free leaves it open, and one more turn lets libuv finish closing
+ * the core's handles, after which uv_loop_close succeeds. */
+static cw_loop *wrapped;
+
+static void main_wrapped(void *arg) {
+  (void)arg;
+  cw_set_timeout(wrapped, 1, rec_fn, "timeout");
+  cw_detach(cw_then(cw_resolved(wrapped, NULL), rec_pass, NULL, "then"));
+  rec("main");
+}
+
+static void wrapped_loop_runs_on_the_callers_uv_loop(void **state) {
+  (void)state;
+  uv_loop_t uv;
+  assert_int_equal(uv_loop_init(&uv), 0);
+  wrapped = cw_loop_wrap(&uv);
+  assert_non_null(wrapped);
+  assert_ptr_equal(cw_loop_uv(wrapped), &uv);
+  assert_int_equal(cw_run(wrapped, main_wrapped, NULL), 0);
+  assert_rec("main then timeout");
+  cw_loop_free(wrapped);
+  assert_int_equal(uv_loop_close(&uv), UV_EBUSY); /* the core's handles are closing */
+  assert_int_equal(uv_run(&uv, UV_RUN_NOWAIT), 0);
+  assert_int_equal(uv_loop_close(&uv), 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       loop_test(ticks_first_then_microtasks_until_both_empty),
@@ -385,6 +414,7 @@ int main(void) {
       loop_test(clear_cancels_and_is_a_no_op_otherwise),
       loop_test(loop_phase_names_the_running_callback),
       loop_test(unrefed_timer_does_not_keep_the_run_going),
+      loop_test(wrapped_loop_runs_on_the_callers_uv_loop),
       loop_test(macrotask_brackets_drain_a_plain_libuv_callback),
   };
   return cmocka_run_group_tests_name("drain", tests, NULL, NULL);
