@@ -12,7 +12,9 @@
  * floating promise and is reported with the file and line where it was
  * created. Misuse (settling twice, a released or stale handle, a NULL
  * argument) is reported with the caller's file and line and the call is
- * ignored: never undefined behaviour.
+ * ignored: never undefined behaviour. Handles (promises, timers) are checked
+ * against the loop's memory, so they must not outlive their loop: using one
+ * after cw_loop_free is the one misuse that cannot be caught.
  *
  * The functions that take a promise or create one are macros over *_at
  * variants that add the caller's file and line; wrappers of their own can
