@@ -296,6 +296,7 @@ static const char *name_of(cw_fn fn, char *buf, size_t size) {
 static uint64_t virtual_of_loop_ms(uint64_t ms) { return ms * MS - MONO_BASE; }
 
 typedef struct {
+  const cw_harness *h;
   const cw_loop *loop;
   uv_loop_t *uv;
   cw_timer_visit_fn fn;
@@ -305,7 +306,8 @@ typedef struct {
 
 static void visit_uv_timer(uv_handle_t *handle, void *arg) {
   timer_walk *w = arg;
-  if (handle->type != UV_TIMER || !uv_is_active(handle) || cw_loop_owns_handle(w->loop, handle))
+  if (handle->type != UV_TIMER || !uv_is_active(handle) || cw_loop_owns_handle(w->loop, handle) ||
+      fakes_owns_handle(w->h, handle))
     return;
   w->count++;
   if (w->fn) {
@@ -321,7 +323,7 @@ static void visit_uv_timer(uv_handle_t *handle, void *arg) {
  * the core's timeouts, intervals and immediates, and the loop's own
  * uv_timer_t handles (due in loop ms). */
 static size_t each_timer(cw_harness *h, cw_timer_visit_fn fn, void *arg) {
-  timer_walk w = {h->loop, cw_loop_uv(h->loop), fn, arg, 0};
+  timer_walk w = {h, h->loop, cw_loop_uv(h->loop), fn, arg, 0};
   uv_walk(w.uv, visit_uv_timer, &w);
   return cw_loop_timers(h->loop, fn, arg) + w.count;
 }
@@ -721,6 +723,13 @@ static void advance_to(vclock *c, uint64_t target) {
 }
 
 uint64_t cw_clock_now(cw_harness *h) { return h && h->clock ? elapsed_of(h->clock) / MS : 0; }
+
+uint64_t clock_now_ns(const cw_harness *h) { return elapsed_of(h->clock); }
+
+uint64_t clock_of_loop_ms(const cw_harness *h, uint64_t loop_ms) {
+  (void)h;
+  return virtual_of_loop_ms(loop_ms);
+}
 
 void cw_clock_advance(cw_harness *h, uint64_t ms) {
   vclock *c = control_begin(h, "cw_clock_advance");

@@ -118,6 +118,10 @@ cw_harness *cw_harness_new(const cw_harness_opts *opts) {
   cw_loop_set_job_limit(h->loop, h->opts.max_jobs_per_drain);
   cw_on_unhandled(h->loop, on_unhandled, h);
   cw_on_misuse(on_misuse, h);
+  if (!h->opts.real_io && !(h->fakes = fakes_new(h))) {
+    cw_harness_free_at(h, __FILE__, __LINE__);
+    return NULL;
+  }
   if (!trace_init(h)) {
     cw_harness_free_at(h, __FILE__, __LINE__);
     return NULL;
@@ -166,7 +170,8 @@ static void fail_timer(void *arg, const cw_timer_info *timer) {
 
 static void fail_handle(uv_handle_t *handle, void *arg) {
   teardown *t = arg;
-  if (cw_loop_owns_handle(t->h->loop, handle) || uv_is_closing(handle) || !uv_is_active(handle))
+  if (cw_loop_owns_handle(t->h->loop, handle) || fakes_owns_handle(t->h, handle) || uv_is_closing(handle) ||
+      !uv_is_active(handle))
     return;
   failf(t->h, t->file, t->line, "libuv %s handle %p still active (close it before the test ends)",
         uv_handle_type_name(uv_handle_get_type(handle)), (void *)handle);
@@ -198,6 +203,7 @@ void cw_harness_free_at(cw_harness *h, const char *file, int line) {
   }
   if (!(allow & CW_ALLOW_TASKS))
     cw_loop_tasks(h->loop, fail_task, &t);
+  fakes_teardown(h->fakes, file, line);
   /* every harness of the process adds its trace to $CW_TRACE */
   static bool trace_written;
   const char *path = getenv("CW_TRACE");
@@ -208,7 +214,9 @@ void cw_harness_free_at(cw_harness *h, const char *file, int line) {
       failf(h, file, line, "CW_TRACE=%s: %s", path, uv_strerror(rc));
   }
   h->tearing_down = true; /* what cw_loop_free reports was checked above */
+  fakes_close(h->fakes);
   cw_loop_free(h->loop);
+  fakes_destroy(h->fakes);
   cw_on_misuse(NULL, NULL);
   trace_destroy(h);
   clock_stop(h);

@@ -4,11 +4,13 @@
 #define CLOCKWORK_HARNESS_INTERNAL_H
 
 #include "clockwork/harness.h"
+#include "clockwork/io.h"
 
 #include <stdarg.h>
 
 typedef struct vclock vclock; /* clock.c */
 typedef struct trace trace;   /* trace.c */
+typedef struct fakes fakes;   /* fakes/ */
 
 struct cw_harness {
   cw_harness_opts opts;
@@ -18,6 +20,7 @@ struct cw_harness {
   bool tearing_down; /* cw_loop_free's reports were checked already */
   vclock *clock;
   trace *trace;
+  fakes *fakes; /* NULL with opts.real_io */
   cw_rejection *unhandled; /* unhandled rejections seen, reported at teardown */
   size_t unhandled_len, unhandled_cap;
 };
@@ -31,9 +34,28 @@ void harness_failv(cw_harness *h, const char *file, int line, const char *fmt, v
 /* clock.c: virtual time under libuv from clock_start until clock_stop. */
 void clock_start(cw_harness *h);
 void clock_stop(cw_harness *h);
+/* The virtual time in ns, and the virtual time of a loop time (uv_now). */
+uint64_t clock_now_ns(const cw_harness *h);
+uint64_t clock_of_loop_ms(const cw_harness *h, uint64_t loop_ms);
 /* Counts clock jumps made by cw_harness_run's auto-advance, against the guard. */
 void clock_run_begin(cw_harness *h);
 bool clock_run_end(cw_harness *h); /* true if the guard stopped the run */
+
+/* fakes/fakes.c: made and installed on the harness's loop by
+ * cw_harness_new (unless opts.real_io); fakes_teardown checks what the
+ * fakes hold (files left open, scripts unplayed), fakes_close closes their
+ * handle before cw_loop_free, fakes_destroy frees them after it. */
+fakes *fakes_new(cw_harness *h);
+void fakes_teardown(fakes *f, const char *file, int line);
+void fakes_close(fakes *f);
+void fakes_destroy(fakes *f);
+/* True for the fakes' own handle: not the user's, not reported. */
+bool fakes_owns_handle(const cw_harness *h, const uv_handle_t *handle);
+
+/* probe.c: the fakes tell the probes of each operation as it starts and
+ * as it completes. */
+void probe_op_started(cw_harness *h, const cw_io_op *op);
+void probe_op_completed(cw_harness *h, const cw_io_op *op, intptr_t result);
 
 /* trace.c */
 bool trace_init(cw_harness *h); /* false when out of memory */

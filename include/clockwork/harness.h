@@ -35,6 +35,8 @@ enum {
   CW_ALLOW_FLOATING = 2,  /* promise references never consumed */
   CW_ALLOW_TIMERS = 4,    /* timers, intervals, immediates or libuv handles still armed */
   CW_ALLOW_TASKS = 8,     /* tasks still suspended */
+  CW_ALLOW_OPEN_FILES = 16, /* descriptors left open on the fake file system */
+  CW_ALLOW_UNPLAYED = 32, /* scripted peers' steps left unplayed (fakes.h) */
 };
 
 typedef struct cw_harness_opts {
@@ -46,6 +48,11 @@ typedef struct cw_harness_opts {
                                  relying on an order Node leaves unspecified (a timer against an
                                  immediate) is caught */
   unsigned allow;             /* CW_ALLOW_* */
+  bool real_io;               /* keep the real I/O backend; default: the fakes (fakes.h) */
+  bool real_time;             /* time passes for real (the fakes' latencies too), as without a
+                                 harness: for wall-clock probes (probe.h) */
+  double blocking_ms;         /* blocking detector: a macrotask (callback plus drain) taking longer
+                                 than this in wall time is a failure naming its callback; 0: off */
   /* Called on every failure with a message that ends with the seed; NULL:
    * print it to stderr and exit(1). A handler that returns lets the test go on. */
   void (*fail)(void *arg, const char *message);

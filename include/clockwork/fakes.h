@@ -1,0 +1,201 @@
+/* clockwork fakes: an in-memory file system, network and DNS behind the I/O
+ * ports (io.h), with seeded latency and faults from rules, and fault sweeps.
+ *
+ * The harness installs the fakes on its loop (unless opts.real_io), so the
+ * ports' operations run in memory: nothing touches the disk or the network.
+ * Each operation completes at its virtual deadline (now plus the latency its
+ * rules give, 0 by default) in the poll phase, as a macrotask of its own,
+ * like a real completion: deadlines in order, ties in issue order (shuffled
+ * with the seed when opts.shuffle is set). An operation takes effect when it
+ * completes: two writes race as their deadlines say.
+ *
+ * Everything random (latencies, probabilities, short counts) comes from the
+ * loop's seeded generator: the same seed gives the same run. Bad arguments
+ * are reported as failures of the test, naming the argument; the call then
+ * does nothing and returns an error (a negative libuv code) or NULL. */
+#ifndef CLOCKWORK_FAKES_H
+#define CLOCKWORK_FAKES_H
+
+#include "harness.h"
+#include "io.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- the file system -------------------------------------------------------- */
+
+/* Absolute paths ("/etc/app.conf"); "." and ".." components and repeated
+ * slashes are resolved. The tree starts empty but for "/". */
+
+/* Creates or replaces the regular file path with the len bytes of data, its
+ * parents made as needed, as if written and synced long ago. 0 or a code
+ * (UV_EISDIR, UV_ENOTDIR, UV_EINVAL for a relative path). */
+CW_EXTERN int cw_fake_fs_put(cw_harness *h, const char *path, const void *data, size_t len);
+/* Creates the directory path and its parents (mkdir -p); 0 or a code. */
+CW_EXTERN int cw_fake_fs_mkdir(cw_harness *h, const char *path);
+/* The content of the regular file path and its size in *len_out (may be
+ * NULL), NUL-terminated; NULL when path is not a regular file. Valid until
+ * the file next changes. */
+CW_EXTERN const char *cw_fake_fs_get(cw_harness *h, const char *path, size_t *len_out);
+/* What path is: S_IFREG, S_IFDIR, or 0 when it does not exist. */
+CW_EXTERN unsigned cw_fake_fs_type(cw_harness *h, const char *path);
+/* A power cut: every file loses what was written to it since its last
+ * fsync (a file never synced becomes empty); names (create, rename, unlink,
+ * mkdir) are durable at once. Open descriptors stay open. */
+CW_EXTERN void cw_fake_fs_crash(cw_harness *h);
+/* Descriptors open on the fake file system (teardown reports them unless
+ * CW_ALLOW_OPEN_FILES). */
+CW_EXTERN size_t cw_fake_fs_open_count(cw_harness *h);
+
+/* ---- the network ---------------------------------------------------------------- */
+
+/* Listeners are found by host and port inside the process: a connect to a
+ * host:port nobody listens on is refused (UV_ECONNREFUSED). Hosts are
+ * strings ("db", "10.0.0.7"); the program's own side is the host "local". */
+
+/* One-way latency of everything between the program and host: connects
+ * take it twice (there and back), each byte stream once each way. */
+CW_EXTERN void cw_fake_net_latency(cw_harness *h, const char *host, uint64_t ms);
+enum {
+  CW_NET_INBOUND = 1,  /* to host: connects hang, the data sent waits */
+  CW_NET_OUTBOUND = 2, /* from host: its data waits */
+  CW_NET_BOTH = 3,
+};
+/* Cuts the link to host in the directions given; data waits (as TCP
+ * retransmits) and arrives once healed. */
+CW_EXTERN void cw_fake_net_partition(cw_harness *h, const char *host, int directions);
+CW_EXTERN void cw_fake_net_heal(cw_harness *h, const char *host);
+/* Resets the connections to host and port (0: any): pending and later
+ * reads and writes on both ends fail with UV_ECONNRESET. Returns how many. */
+CW_EXTERN size_t cw_fake_net_reset(cw_harness *h, const char *host, int port);
+
+/* A scripted peer, in tokio-test's style: a listener at host:port that plays
+ * its script on each connection it accepts. A write of the program that is
+ * not what the script expects next fails the test with expected and actual
+ * side by side. */
+typedef struct cw_fake_peer cw_fake_peer;
+CW_EXTERN cw_fake_peer *cw_fake_net_peer(cw_harness *h, const char *host, int port);
+/* The next len bytes the program must write. */
+CW_EXTERN void cw_fake_peer_expect(cw_fake_peer *p, const void *data, size_t len);
+/* Sends len bytes after_ms after the previous step is done. */
+CW_EXTERN void cw_fake_peer_send(cw_fake_peer *p, uint64_t after_ms, const void *data, size_t len);
+/* Ends the peer's sending side (the program reads 0) after_ms after the previous step. */
+CW_EXTERN void cw_fake_peer_shutdown(cw_fake_peer *p, uint64_t after_ms);
+/* Resets the connection after_ms after the previous step. */
+CW_EXTERN void cw_fake_peer_reset(cw_fake_peer *p, uint64_t after_ms);
+/* Connections whose script was played to its end. Teardown reports a
+ * script left unplayed on a connection. */
+CW_EXTERN size_t cw_fake_peer_done(const cw_fake_peer *p);
+
+/* ---- DNS -------------------------------------------------------------------------- */
+
+/* name resolves to addr; unknown names fail with UV_EAI_NONAME. Latency
+ * and failures come from rules on "dns.resolve". */
+CW_EXTERN int cw_fake_dns_add(cw_harness *h, const char *name, const char *addr);
+
+/* ---- rules: latency and faults ------------------------------------------------------- */
+
+typedef enum {
+  CW_LATENCY_NONE,
+  CW_LATENCY_FIXED,       /* ms */
+  CW_LATENCY_UNIFORM,     /* between ms and max_ms */
+  CW_LATENCY_EXPONENTIAL, /* with mean ms */
+} cw_latency_kind;
+typedef struct cw_latency {
+  cw_latency_kind kind;
+  double ms, max_ms;
+} cw_latency;
+
+typedef enum {
+  CW_FAULT_NONE,
+  CW_FAULT_ERROR, /* the operation fails with code, with no effect */
+  CW_FAULT_SHORT, /* a read or write moves fewer bytes (at least 1, seeded); others: as ERROR */
+  CW_FAULT_HANG,  /* never completes until cancelled (its socket closed, the loop freed) */
+  CW_FAULT_RESET, /* net: the connection is reset (UV_ECONNRESET); others: as ERROR */
+} cw_fault_kind;
+typedef struct cw_fault {
+  cw_fault_kind kind;
+  int code; /* ERROR: a negative libuv code; 0: UV_EIO */
+} cw_fault;
+
+typedef enum {
+  CW_TRIGGER_ALWAYS,
+  CW_TRIGGER_NTH,         /* the nth match only, from 1 */
+  CW_TRIGGER_ONCE,        /* the first match only */
+  CW_TRIGGER_PROBABILITY, /* each match with probability p (seeded) */
+  CW_TRIGGER_WINDOW,      /* matches started from from_ms to before to_ms, virtual time */
+} cw_trigger_kind;
+typedef struct cw_trigger {
+  cw_trigger_kind kind;
+  uint64_t n;
+  double p;
+  uint64_t from_ms, to_ms;
+} cw_trigger;
+
+/* A rule matches an operation by its kind (op: a pattern over cw_op_name,
+ * "fs.read", "fs.*", "*"; NULL: any) and its subject (match: a pattern over
+ * the path for fs, "host:port" for net, the name for dns; NULL: any), with
+ * fnmatch(3)'s syntax. When its trigger holds, the rule applies: its
+ * latency adds to the operation's, and the first rule (in creation order)
+ * with a fault gives the operation its fault. */
+typedef struct cw_rule_spec {
+  const char *op;
+  const char *match;
+  cw_latency latency;
+  cw_fault fault;
+  cw_trigger trigger;
+} cw_rule_spec;
+
+typedef struct cw_rule cw_rule;
+/* Adds a rule (spec copied); NULL and a failure naming the bad field. The
+ * harness frees its rules. */
+CW_EXTERN cw_rule *cw_fake_rule(cw_harness *h, const cw_rule_spec *spec);
+/* Removes r (it applies no more). */
+CW_EXTERN void cw_rule_remove(cw_rule *r);
+/* Operations r matched, and those it applied to (its trigger held). */
+CW_EXTERN uint64_t cw_rule_matches(const cw_rule *r);
+CW_EXTERN uint64_t cw_rule_applied(const cw_rule *r);
+
+/* ---- fault sweeps --------------------------------------------------------------------- */
+
+/* SQLite's anomaly testing for async code. The scenario runs once to count
+ * the operations it makes (those matching ops), then once more for each k
+ * and each fault, the k-th operation failing with it; with power_cut, once
+ * more for each k, the fake file system losing what was not synced just
+ * after the k-th operation completes, the run ending there. Each run has a
+ * new harness with the same seed, runs in a child process (a crash is
+ * reported, not fatal) and passes when: no crash, no failure of the
+ * harness (unhandled rejection, floating promise, suspended task, leaked
+ * timer or file), and invariant holds. A failing run is reported with k,
+ * the operation, the fault and the command that replays it alone:
+ * CW_SWEEP=k[:fault index|:cut] and CW_SEED. */
+typedef struct cw_sweep_spec {
+  void (*setup)(cw_harness *h, void *arg);    /* seeds the fakes; may be NULL */
+  void (*scenario)(cw_harness *h, void *arg); /* runs the code under test, e.g. with cw_harness_run */
+  /* Checked after each run (after the cut with power_cut): true when it
+   * holds, else false with why written (why_size bytes). May be NULL. */
+  bool (*invariant)(cw_harness *h, void *arg, char *why, size_t why_size);
+  void *arg;
+  const char *ops;         /* a pattern over cw_op_name; NULL: every operation */
+  const cw_fault *faults;  /* NULL: one, CW_FAULT_ERROR with UV_EIO */
+  size_t n_faults;
+  bool power_cut;
+  cw_harness_opts opts;    /* of every run's harness (fail is the sweep's) */
+} cw_sweep_spec;
+
+typedef struct cw_sweep_result {
+  size_t operations; /* in the counting run */
+  size_t runs;       /* faulty runs made */
+  size_t failed;     /* of those, the failing ones */
+} cw_sweep_result;
+
+/* Runs the sweep, printing each failing run to stderr; 0 when every run
+ * passed, CW_EMISUSE for a bad spec, else the number of failing runs.
+ * out may be NULL. */
+CW_EXTERN int cw_fault_sweep(const cw_sweep_spec *spec, cw_sweep_result *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
