@@ -27,13 +27,19 @@ typedef struct io_req {
   size_t *out_len;            /* fs.readdir: the caller's count */
 } io_req;
 
+/* What delivers cw_io_complete_soon's results: see there. */
+typedef struct soon_handles {
+  uv_prepare_t prepare;
+  uv_idle_t idle;
+} soon_handles;
+
 typedef struct io_ports {
   const cw_io_backend *backend;
   uint64_t last_id;
   size_t in_flight;
   io_req *first;                 /* in flight */
   io_req *soon_head, *soon_tail; /* results waiting for the next poll phase */
-  uv_async_t *wake;              /* delivers them; NULL when none wait */
+  soon_handles *soon;            /* deliver them; NULL until first needed */
   pool sockets;
   bool closing;                  /* the loop is being freed */
 } io_ports;
@@ -240,7 +246,8 @@ static void *hand_over(io_req *r, intptr_t result, void *value, bool to_caller) 
   case CW_OP_NET_WRITE:
     return (void *)result;
   case CW_OP_NET_READ:
-    s->reading = false;
+    if (s)
+      s->reading = false;
     return (void *)result;
   case CW_OP_FS_STAT:
     if (result >= 0 && to_caller)
@@ -264,13 +271,20 @@ static void *hand_over(io_req *r, intptr_t result, void *value, bool to_caller) 
     s->port = op->port;
     return socket_made(r, s, result, to_caller);
   case CW_OP_NET_ACCEPT:
-    s->accepting = false;
+    if (s)
+      s->accepting = false;
     return socket_made(r, op->peer, result, to_caller);
   case CW_OP_NET_CLOSE:
-    if (result < 0)
+    if (result < 0) {
       s->state = SOCKET_OPEN;
-    else
+    } else {
+      /* a read or accept that completed before the close, still waiting
+       * for cw_io_complete_soon's delivery, must not touch s then */
+      for (io_req *q = s->loop->io->soon_head; q; q = q->soon)
+        if (q->op.socket == s)
+          q->op.socket = NULL;
       socket_free(s);
+    }
     return NULL;
   case CW_OP_DNS_RESOLVE:
     if (result >= 0 && to_caller) {
@@ -340,18 +354,27 @@ static void deliver_soon(cw_loop *loop) {
   }
 }
 
-static void free_handle(uv_handle_t *handle) { free(handle); }
-
-/* An async handle lives only while results wait: it keeps the loop alive
- * until they are delivered, and no test's teardown finds it active. */
-static void on_wake(uv_async_t *wake) {
-  cw_loop *loop = wake->data;
-  loop->io->wake = NULL;
-  uv_close((uv_handle_t *)wake, free_handle);
+/* Delivered just before the poll, where libuv's own completions come: the
+ * same place between the timers and the check phase, without a system call
+ * (an async handle costs a write and a read of its eventfd, and makes every
+ * poll a real one). The idle handle, active while results wait, keeps the
+ * loop alive and its poll from blocking until they are delivered; both are
+ * stopped otherwise, so no teardown finds them active. */
+static void on_prepare(uv_prepare_t *prepare) {
+  cw_loop *loop = prepare->data;
+  io_ports *io = loop->io;
   deliver_soon(loop);
+  if (!io->soon_head) {
+    uv_prepare_stop(&io->soon->prepare);
+    uv_idle_stop(&io->soon->idle);
+  }
 }
 
-/* The async handle's callback runs in the poll phase. */
+static void on_idle(uv_idle_t *idle) { (void)idle; }
+
+/* Closed last of the two: libuv runs close callbacks in order. */
+static void free_soon_handles(uv_handle_t *idle) { free((char *)idle - offsetof(soon_handles, idle)); }
+
 void cw_io_complete_soon(cw_io_op *op, intptr_t result, void *value) {
   io_req *r = (io_req *)op;
   io_ports *io = op->loop->io;
@@ -365,12 +388,14 @@ void cw_io_complete_soon(cw_io_op *op, intptr_t result, void *value) {
   io->soon_tail = r;
   if (io->closing)
     return; /* io_destroy delivers them */
-  if (!io->wake) {
-    io->wake = xmalloc(sizeof *io->wake);
-    uv_async_init(op->loop->uv, io->wake, on_wake);
-    io->wake->data = op->loop;
+  if (!io->soon) {
+    io->soon = xmalloc(sizeof *io->soon);
+    uv_prepare_init(op->loop->uv, &io->soon->prepare);
+    uv_idle_init(op->loop->uv, &io->soon->idle);
+    io->soon->prepare.data = op->loop;
   }
-  uv_async_send(io->wake);
+  uv_prepare_start(&io->soon->prepare, on_prepare);
+  uv_idle_start(&io->soon->idle, on_idle);
 }
 
 /* ---- loop free ----------------------------------------------------------------- */
@@ -415,8 +440,10 @@ void io_destroy(cw_loop *loop) {
       break;
     }
   }
-  if (io->wake)
-    uv_close((uv_handle_t *)io->wake, free_handle);
+  if (io->soon) {
+    uv_close((uv_handle_t *)&io->soon->prepare, NULL);
+    uv_close((uv_handle_t *)&io->soon->idle, free_soon_handles);
+  }
   pool_destroy(&io->sockets);
   free(io);
   loop->io = NULL;

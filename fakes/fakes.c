@@ -140,7 +140,8 @@ static void op_due(fakes *f, fake_event *e) {
   fake_op *o = (fake_op *)e;
   cw_io_op *op = o->op;
   op->backend_data = NULL;
-  if (o->plan.fault.kind == CW_FAULT_ERROR || o->plan.fault.kind == CW_FAULT_RESET)
+  bool failing = o->plan.fault.kind == CW_FAULT_ERROR || o->plan.fault.kind == CW_FAULT_RESET;
+  if (failing && op->kind != CW_OP_FS_CLOSE)
     fakes_complete(f, op, o->plan.fault.code, NULL);
   else
     o->perform(f, o);

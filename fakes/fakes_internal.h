@@ -35,7 +35,8 @@ typedef struct fake_plan {
  * deadline (op->backend_data points to it). */
 typedef struct fake_op fake_op;
 /* Does o->op in memory, at its deadline, and completes it (fakes_complete)
- * exactly once; o->plan.fault is NONE or SHORT there. */
+ * exactly once; o->plan.fault is NONE or SHORT there, or for fs.close an
+ * ERROR (the descriptor is released all the same, as on Linux). */
 typedef void (*fake_perform_fn)(fakes *f, fake_op *o);
 struct fake_op {
   fake_event event; /* first */
@@ -102,12 +103,27 @@ const char *rules_subject(const cw_io_op *op, char *buf, size_t size);
 /* Counts op's matches and decides its latency and fault. */
 fake_plan rules_plan(fakes *f, const cw_io_op *op);
 void rules_destroy(fakes *f);
+/* Whether pattern (NULL: any) matches cw_op_name(kind). */
+bool rules_op_matches(const char *pattern, cw_op_kind kind);
+/* Checks of a spec's fields, shared with the sweep: true when bad, with why
+ * written naming field. */
+bool rules_bad_ops(const char *pattern, const char *field, char *why, size_t size);
+bool rules_bad_fault(const cw_fault *fault, const char *field, char *why, size_t size);
+
+/* ---- sweep.c ---------------------------------------------------------------------- */
+
+/* The sweep's say in op's plan (rules_plan asks it last): counts the
+ * operations it sweeps and gives the k-th its fault; after a power cut,
+ * every operation hangs. Nothing outside a sweep's run. */
+void sweep_plan(fakes *f, const cw_io_op *op, fake_plan *plan);
 
 /* ---- the areas: each submits and cancels its kinds of operations ---------------------- */
 
 /* fs and DNS run their operations with fakes_run_op (fakes.c cancels
  * them); the network has its own life for each. */
 void fs_submit(fakes *f, cw_io_op *op, fake_plan plan);
+/* The path descriptor fd was opened with; NULL when it is not open. */
+const char *fs_fd_path(fakes *f, int fd);
 void fs_destroy(fakes *f);
 void net_submit(fakes *f, cw_io_op *op, fake_plan plan);
 void net_cancel(fakes *f, cw_io_op *op);

@@ -46,7 +46,11 @@
  *  - Loop guard: cw_harness_run and each control reach at most
  *    max_timer_firings timer deadlines (and a control turns the loop at most
  *    that many times without time passing); beyond, a failure names the
- *    timers still armed, soonest first, and the loop stops. */
+ *    timers still armed, soonest first, and the loop stops.
+ *  - opts.real_time: the clock follows real time from the start, for good
+ *    (uncapped): polls and sleeps wait for real, nothing jumps, so no
+ *    shuffle and no controls; the clock reads still start at 0 and the wall
+ *    clock at opts.start_unix_ms. */
 #define _GNU_SOURCE
 #include "harness_internal.h"
 
@@ -274,24 +278,6 @@ static void fail_at(cw_harness *h, int line, const char *fmt, ...) {
   va_end(ap);
 }
 
-/* A function's name for a report: symbol+offset, else module(+offset) when
- * the symbol is not exported, else the address. */
-static const char *name_of(cw_fn fn, char *buf, size_t size) {
-  Dl_info info;
-  void *addr = (void *)(uintptr_t)fn;
-  if (!addr || !dladdr(addr, &info)) {
-    snprintf(buf, size, "%p", addr);
-  } else if (info.dli_sname) {
-    uintptr_t offset = (uintptr_t)addr - (uintptr_t)info.dli_saddr;
-    snprintf(buf, size, offset ? "%s+0x%" PRIxPTR : "%s", info.dli_sname, offset);
-  } else {
-    const char *slash = strrchr(info.dli_fname, '/');
-    snprintf(buf, size, "%s(+0x%" PRIxPTR ")", slash ? slash + 1 : info.dli_fname,
-             (uintptr_t)addr - (uintptr_t)info.dli_fbase);
-  }
-  return buf;
-}
-
 /* The loop's time in ms (uv_now) as virtual ns since the start. */
 static uint64_t virtual_of_loop_ms(uint64_t ms) { return ms * MS - MONO_BASE; }
 
@@ -359,7 +345,8 @@ static void trip(vclock *c, bool jumping) {
                               h->opts.max_timer_firings, elapsed_of(c) / MS);
   for (size_t i = 0; i < s.len && n < sizeof msg; i++) {
     const cw_timer_info *t = &s.top[i];
-    n += (size_t)snprintf(msg + n, sizeof msg - n, "%s %s %s", i ? "," : "", t->kind, name_of(t->fn, name, sizeof name));
+    n += (size_t)snprintf(msg + n, sizeof msg - n, "%s %s %s", i ? "," : "", t->kind,
+                          harness_fn_name(t->fn, name, sizeof name));
     if (n < sizeof msg && t->file)
       n += (size_t)snprintf(msg + n, sizeof msg - n, " (created at %s:%d)", t->file, t->line);
     if (n < sizeof msg && t->due)
@@ -470,7 +457,7 @@ static uint64_t deadline_of(uv_loop_t *uv, int timeout) {
   return virtual_of_loop_ms(uv_now(uv) + (uint64_t)timeout);
 }
 
-static bool shuffling(const vclock *c) { return c->running && c->h->opts.shuffle; }
+static bool shuffling(const vclock *c) { return c->running && c->h->opts.shuffle && !c->h->opts.real_time; }
 
 /* Shuffle: 0 or 1 ms passes, never past cap. */
 static void toss(vclock *c, uint64_t cap) {
@@ -511,7 +498,8 @@ static int poll_loop(vclock *c, uv_loop_t *uv, struct epoll_event *events, int m
 static int poll_any(int epfd, struct epoll_event *events, int max, int timeout, const sigset_t *mask) {
   vclock *c = live_clock();
   uv_loop_t *uv;
-  if (!c || !on_harness_thread(c) || !c->h->loop || epfd != uv_backend_fd(uv = cw_loop_uv(c->h->loop)))
+  if (!c || !on_harness_thread(c) || c->h->opts.real_time || !c->h->loop ||
+      epfd != uv_backend_fd(uv = cw_loop_uv(c->h->loop)))
     return poll_real(epfd, events, max, timeout, mask);
   return poll_loop(c, uv, events, max, timeout, mask);
 }
@@ -555,7 +543,7 @@ INTERPOSED time_t time(time_t *out) {
 /* The clock this thread's sleeps move, NULL when they are real. */
 static vclock *sleeper(void) {
   vclock *c = live_clock();
-  return c && on_harness_thread(c) ? c : NULL;
+  return c && on_harness_thread(c) && !c->h->opts.real_time ? c : NULL;
 }
 
 /* A valid sleep request (else the real call reports the error). */
@@ -626,6 +614,8 @@ void clock_start(cw_harness *h) {
   if (uv_hrtime() != MONO_BASE)
     FAIL(h, "libuv does not read the virtual clock (uv_hrtime() is %" PRIu64 " ns): link the program with the "
             "harness, dynamically (static programs and direct vDSO calls see real time)", uv_hrtime());
+  if (h->opts.real_time)
+    follow_begin(c, NONE);
 }
 
 void clock_stop(cw_harness *h) {
@@ -638,7 +628,7 @@ void clock_run_begin(cw_harness *h) {
   c->running = true;
   c->tripped = false;
   c->jumps = 0;
-  c->toss_after_main = h->opts.shuffle;
+  c->toss_after_main = shuffling(c);
   c->macrotasks_at_begin = cw_loop_macrotask_count(h->loop);
 }
 
@@ -657,6 +647,11 @@ static vclock *control_begin(cw_harness *h, const char *function) {
   if (!on_harness_thread(c) || c->running || c->controlling || cw_loop_phase(h->loop) != CW_PHASE_NONE) {
     FAIL(h, "%s called from a callback or another thread: the clock controls run the loop, call them from "
             "the test between runs", function);
+    return NULL;
+  }
+  if (h->opts.real_time) {
+    FAIL(h, "%s: the clock controls move virtual time, and opts.real_time is set: run the loop with "
+            "cw_harness_run, time passes for real", function);
     return NULL;
   }
   c->controlling = true;

@@ -118,6 +118,7 @@ cw_harness *cw_harness_new(const cw_harness_opts *opts) {
   cw_loop_set_job_limit(h->loop, h->opts.max_jobs_per_drain);
   cw_on_unhandled(h->loop, on_unhandled, h);
   cw_on_misuse(on_misuse, h);
+  blocking_install(h);
   if (!h->opts.real_io && !(h->fakes = fakes_new(h))) {
     cw_harness_free_at(h, __FILE__, __LINE__);
     return NULL;

@@ -57,6 +57,12 @@ bool fakes_owns_handle(const cw_harness *h, const uv_handle_t *handle);
 void probe_op_started(cw_harness *h, const cw_io_op *op);
 void probe_op_completed(cw_harness *h, const cw_io_op *op, intptr_t result);
 
+/* blocking.c: the blocking detector, on h's loop when opts.blocking_ms is set. */
+void blocking_install(cw_harness *h);
+/* A function's name for a report: symbol+offset, else module(+offset) when
+ * the symbol is not exported, else the address. */
+const char *harness_fn_name(cw_fn fn, char *buf, size_t size);
+
 /* trace.c */
 bool trace_init(cw_harness *h); /* false when out of memory */
 /* Writes the trace as JSON lines, after what path holds when append is set. */

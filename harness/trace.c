@@ -1,6 +1,8 @@
 /* Ordering traces: what ran, at which virtual time, in which phase and
- * macrotask; the assertions on them, and their export as JSON lines. */
-#include "harness_internal.h"
+ * macrotask; the assertions on them, and their export as JSON lines, with
+ * the fakes' operations among the labels when the trace goes to CW_TRACE. */
+#include "fakes_internal.h"
+#include "ops_internal.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -21,10 +23,33 @@ typedef struct label_block {
   char text[];
 } label_block;
 
+/* A fake operation, recorded as it completes. */
+typedef struct op_record {
+  cw_op_kind kind;
+  const char *subject; /* in the label blocks */
+  uint64_t start_ns, end_ns;
+  intptr_t result;
+  size_t labels_before; /* entries recorded before it completed: its place among them */
+} op_record;
+
+/* An operation in flight: when it started. op NULL: a free slot. */
+typedef struct op_start {
+  const cw_io_op *op;
+  uint64_t start_ns;
+} op_start;
+
 struct trace {
   cw_trace_entry *entries;
   size_t len, cap;
   label_block *labels; /* newest first */
+  /* Op records are kept only for CW_TRACE: a million operations would
+   * otherwise cost a test tens of megabytes for nothing. */
+  bool keeps_ops;
+  bool ops_failed; /* out of memory reported once */
+  op_record *ops;  /* in completion order */
+  size_t ops_len, ops_cap;
+  op_start *flight; /* open addressing by op, linear probing; a power of 2 slots */
+  size_t flight_len, flight_cap;
 };
 
 /* The trace of no harness: empty. */
@@ -32,7 +57,13 @@ static const trace no_trace;
 
 static const trace *trace_of(const cw_harness *h) { return h && h->trace ? h->trace : &no_trace; }
 
-bool trace_init(cw_harness *h) { return (h->trace = calloc(1, sizeof *h->trace)) != NULL; }
+bool trace_init(cw_harness *h) {
+  if (!(h->trace = calloc(1, sizeof *h->trace)))
+    return false;
+  const char *path = getenv("CW_TRACE");
+  h->trace->keeps_ops = path && *path;
+  return true;
+}
 
 static void free_labels(trace *t) {
   while (t->labels) {
@@ -43,10 +74,13 @@ static void free_labels(trace *t) {
 }
 
 void trace_destroy(cw_harness *h) {
+  probes_release(h);
   if (!h->trace)
     return;
   free_labels(h->trace);
   free(h->trace->entries);
+  free(h->trace->ops);
+  free(h->trace->flight);
   free(h->trace);
   h->trace = NULL;
 }
@@ -120,6 +154,108 @@ void cw_trace_clear(cw_harness *h) {
     return;
   free_labels(h->trace);
   h->trace->len = 0;
+  h->trace->ops_len = 0;
+}
+
+/* ---- operations ---------------------------------------------------------------- */
+
+static size_t home_of(const trace *t, const cw_io_op *op) {
+  return (size_t)(((uint64_t)(uintptr_t)op * UINT64_C(0x9E3779B97F4A7C15)) >> 32) & (t->flight_cap - 1);
+}
+
+static op_start *find_start(const trace *t, const cw_io_op *op) {
+  if (!t->flight_cap)
+    return NULL;
+  for (size_t i = home_of(t, op); t->flight[i].op; i = (i + 1) & (t->flight_cap - 1))
+    if (t->flight[i].op == op)
+      return &t->flight[i];
+  return NULL;
+}
+
+static void place_start(trace *t, op_start s) {
+  size_t i = home_of(t, s.op);
+  while (t->flight[i].op)
+    i = (i + 1) & (t->flight_cap - 1);
+  t->flight[i] = s;
+  t->flight_len++;
+}
+
+/* Keeps the table at most half full. */
+static bool grow_flight(trace *t) {
+  size_t old_cap = t->flight_cap, cap = old_cap ? 2 * old_cap : 64;
+  op_start *old = t->flight, *grown = calloc(cap, sizeof *grown);
+  if (!grown)
+    return false;
+  t->flight = grown;
+  t->flight_cap = cap;
+  t->flight_len = 0;
+  for (size_t i = 0; i < old_cap; i++)
+    if (old[i].op)
+      place_start(t, old[i]);
+  free(old);
+  return true;
+}
+
+/* Empties slot s, moving back the entries after it that probed past it. */
+static void remove_start(trace *t, op_start *s) {
+  size_t mask = t->flight_cap - 1, hole = (size_t)(s - t->flight);
+  t->flight[hole].op = NULL;
+  t->flight_len--;
+  for (size_t i = (hole + 1) & mask; t->flight[i].op; i = (i + 1) & mask) {
+    size_t home = home_of(t, t->flight[i].op);
+    if (((i - home) & mask) >= ((i - hole) & mask)) { /* hole lies between its home and i */
+      t->flight[hole] = t->flight[i];
+      t->flight[i].op = NULL;
+      hole = i;
+    }
+  }
+}
+
+static void fail_ops(cw_harness *h) {
+  if (!h->trace->ops_failed)
+    fail(h, __FILE__, __LINE__, "out of memory recording the fakes' operations in the trace; some are missing");
+  h->trace->ops_failed = true;
+}
+
+void trace_op_started(cw_harness *h, const cw_io_op *op) {
+  trace *t = h->trace;
+  if (!t || !t->keeps_ops)
+    return;
+  op_start *s = find_start(t, op); /* an address reused by an operation never seen completing */
+  if (s) {
+    s->start_ns = clock_now_ns(h);
+    return;
+  }
+  if ((t->flight_len + 1) * 2 > t->flight_cap && !grow_flight(t)) {
+    fail_ops(h);
+    return;
+  }
+  place_start(t, (op_start){op, clock_now_ns(h)});
+}
+
+void trace_op_completed(cw_harness *h, const cw_io_op *op, intptr_t result) {
+  trace *t = h->trace;
+  op_start *s = t ? find_start(t, op) : NULL;
+  if (!s)
+    return;
+  op_record r = {op->kind, NULL, s->start_ns, clock_now_ns(h), result, t->len};
+  remove_start(t, s);
+  char buf[300];
+  if (t->ops_len == t->ops_cap) {
+    size_t cap = t->ops_cap ? 2 * t->ops_cap : 64;
+    op_record *grown = realloc(t->ops, cap * sizeof *grown);
+    if (!grown) {
+      fail_ops(h);
+      return;
+    }
+    t->ops = grown;
+    t->ops_cap = cap;
+  }
+  if (!(r.subject = copy_label(t, rules_subject(op, buf, sizeof buf)))) {
+    fail_ops(h);
+    return;
+  }
+  t->ops[t->ops_len++] = r;
 }
 
 /* ---- JSON lines ------------------------------------------------------------------ */
@@ -142,6 +278,26 @@ static void write_json_string(FILE *f, const char *s) {
   putc('"', f);
 }
 
+/* Virtual ns as ms with three decimals, exactly. */
+static void write_ms(FILE *f, uint64_t ns) { fprintf(f, "%" PRIu64 ".%03" PRIu64, ns / 1000000, ns / 1000 % 1000); }
+
+static void write_op(FILE *f, const op_record *r) {
+  fprintf(f, "{\"op\":\"%s\",\"subject\":", cw_op_name(r->kind));
+  write_json_string(f, r->subject);
+  fputs(",\"start_ms\":", f);
+  write_ms(f, r->start_ns);
+  fputs(",\"end_ms\":", f);
+  write_ms(f, r->end_ns);
+  fprintf(f, ",\"result\":%" PRIdPTR "}\n", r->result);
+}
+
+static void write_label(FILE *f, const cw_trace_entry *e) {
+  fputs("{\"label\": ", f);
+  write_json_string(f, e->label);
+  fprintf(f, ", \"time_ms\": %" PRIu64 ", \"phase\": \"%s\", \"macrotask\": %" PRIu64 "}\n", e->time_ms,
+          cw_phase_name(e->phase), e->macrotask);
+}
+
 int cw_trace_write_json(const cw_harness *h, const char *path) { return trace_write_json(h, path, false); }
 
 int trace_write_json(const cw_harness *h, const char *path, bool append) {
@@ -152,12 +308,13 @@ int trace_write_json(const cw_harness *h, const char *path, bool append) {
     return -errno;
   errno = 0;
   const trace *t = trace_of(h);
-  for (size_t i = 0; i < t->len; i++) {
-    const cw_trace_entry *e = &t->entries[i];
-    fputs("{\"label\": ", f);
-    write_json_string(f, e->label);
-    fprintf(f, ", \"time_ms\": %" PRIu64 ", \"phase\": \"%s\", \"macrotask\": %" PRIu64 "}\n", e->time_ms,
-            cw_phase_name(e->phase), e->macrotask);
+  /* each label after the operations that completed before it was recorded */
+  size_t next_op = 0;
+  for (size_t i = 0; i <= t->len; i++) {
+    while (next_op < t->ops_len && (i == t->len || t->ops[next_op].labels_before <= i))
+      write_op(f, &t->ops[next_op++]);
+    if (i < t->len)
+      write_label(f, &t->entries[i]);
   }
   int err = ferror(f) ? (errno ? errno : EIO) : 0;
   if (fclose(f) && !err)

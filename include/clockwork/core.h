@@ -129,6 +129,24 @@ CW_EXTERN bool cw_loop_owns_handle(const cw_loop *loop, const uv_handle_t *handl
 CW_EXTERN void cw_macrotask_begin_at(cw_loop *loop, cw_phase phase, const char *file, int line);
 CW_EXTERN void cw_macrotask_end_at(cw_loop *loop, const char *file, int line);
 
+/* ---- the macrotask hook ------------------------------------------------ */
+
+/* One outermost macrotask, once its callback and its drain are done. */
+typedef struct cw_macrotask_info {
+  cw_phase phase;
+  cw_fn callback;    /* the timer's, the immediate's or cw_run's main function; NULL for
+                        I/O completions and brackets of one's own */
+  const char *file;  /* where the timer was set, the operation started, cw_run or the bracket called */
+  int line;
+  uint64_t start_ns; /* CLOCK_MONOTONIC_RAW (wall time, even under the harness): */
+  uint64_t end_ns;   /* the callback's start and the drain's end */
+} cw_macrotask_info;
+typedef void (*cw_macrotask_fn)(void *arg, const cw_macrotask_info *info);
+
+/* Calls fn(arg, info) after every outermost macrotask of loop, replacing
+ * the hook set before; NULL fn removes it. Without a hook no clock is read. */
+CW_EXTERN void cw_on_macrotask(cw_loop *loop, cw_macrotask_fn fn, void *arg);
+
 /* ---- queues and timers ------------------------------------------------- */
 
 /* process.nextTick: runs before the microtask queue when the queues drain. */

@@ -25,14 +25,32 @@ extern "C" {
 
 /* ---- the file system -------------------------------------------------------- */
 
-/* Absolute paths ("/etc/app.conf"); "." and ".." components and repeated
- * slashes are resolved. The tree starts empty but for "/". */
+/* Absolute paths ("/etc/app.conf"): any other, the empty one too, fails
+ * with UV_EINVAL. "." and ".." components and repeated slashes are
+ * resolved; a trailing slash names a directory; names have at most 255
+ * bytes (UV_ENAMETOOLONG). The tree starts empty but for "/".
+ *
+ * The operations behave as on Linux, with its codes: UV_ENOENT, UV_EEXIST,
+ * UV_EISDIR (also unlinking a directory), UV_ENOTDIR, UV_ENOTEMPTY, UV_EBADF
+ * (a descriptor not open, or not open for that direction), UV_EINVAL (a
+ * directory renamed into itself, bad open flags), UV_EBUSY (renaming "/",
+ * "." or ".."). Descriptors are the lowest free from 3, each with its
+ * position; O_APPEND writes at the end even at an offset. Unlinking or
+ * renaming over an open file keeps it for its descriptors. Modes are masked
+ * by a umask of 022, whatever the process's; mtime_ms comes from the
+ * harness's wall clock; a directory's size is 4096. A short fault on
+ * fs.read or fs.write moves 1 to len - 1 bytes (seeded; a len of 1 moves).
+ *
+ * Durability: each file has what a crash leaves, its content as of its
+ * last fsync (cw_fake_fs_put counts as one; writes through O_SYNC or
+ * O_DSYNC are synced as made); names are durable at once. */
 
 /* Creates or replaces the regular file path with the len bytes of data, its
- * parents made as needed, as if written and synced long ago. 0 or a code
- * (UV_EISDIR, UV_ENOTDIR, UV_EINVAL for a relative path). */
+ * parents made as needed, as if written and synced long ago. 0, or a code
+ * that is also a failure of the test (UV_EISDIR, UV_ENOTDIR, UV_EINVAL). */
 CW_EXTERN int cw_fake_fs_put(cw_harness *h, const char *path, const void *data, size_t len);
-/* Creates the directory path and its parents (mkdir -p); 0 or a code. */
+/* Creates the directory path and its parents (mkdir -p); 0, or a code that
+ * is also a failure of the test (UV_EEXIST for a file, UV_ENOTDIR). */
 CW_EXTERN int cw_fake_fs_mkdir(cw_harness *h, const char *path);
 /* The content of the regular file path and its size in *len_out (may be
  * NULL), NUL-terminated; NULL when path is not a regular file. Valid until
@@ -52,7 +70,21 @@ CW_EXTERN size_t cw_fake_fs_open_count(cw_harness *h);
 
 /* Listeners are found by host and port inside the process: a connect to a
  * host:port nobody listens on is refused (UV_ECONNREFUSED). Hosts are
- * strings ("db", "10.0.0.7"); the program's own side is the host "local". */
+ * strings ("db", "10.0.0.7"), matched exactly; the program's own side is
+ * the host "local". A connect takes its host as it is: names are not looked
+ * up in the DNS table (resolve them first, as on the real backend). A
+ * listen on port 0 takes the next free port from 49152.
+ *
+ * Time. A connect completes after the link's round trip (its latency twice)
+ * plus its rules' latency; refused then if nobody listens or the backlog is
+ * full, else the connection exists on both sides and an accept takes it. A
+ * write completes when it is handed over: after its rules' latency and the
+ * writes before it; its bytes arrive the link's latency later, in order. A
+ * read takes what arrived (up to len), or waits; 0 at the end of the
+ * stream. A write after a shutdown fails with UV_EPIPE. A close completes
+ * in the close phase and the other end reads 0 a latency later. Faults from
+ * rules: SHORT moves fewer bytes on net.read and net.write; RESET resets the
+ * connection of a read, write or shutdown; HANG waits for the close. */
 
 /* One-way latency of everything between the program and host: connects
  * take it twice (there and back), each byte stream once each way. */
@@ -62,36 +94,45 @@ enum {
   CW_NET_OUTBOUND = 2, /* from host: its data waits */
   CW_NET_BOTH = 3,
 };
-/* Cuts the link to host in the directions given; data waits (as TCP
- * retransmits) and arrives once healed. */
+/* Cuts the link to host in the directions given (added to those cut);
+ * data waits (as TCP retransmits) and arrives a latency after the heal;
+ * connects wait, whichever direction is cut, and start over at the heal. */
 CW_EXTERN void cw_fake_net_partition(cw_harness *h, const char *host, int directions);
 CW_EXTERN void cw_fake_net_heal(cw_harness *h, const char *host);
-/* Resets the connections to host and port (0: any): pending and later
- * reads and writes on both ends fail with UV_ECONNRESET. Returns how many. */
+/* Resets the connections to host and port (0: any), at once on both ends:
+ * pending and later reads, writes and shutdowns fail with UV_ECONNRESET.
+ * Returns how many. */
 CW_EXTERN size_t cw_fake_net_reset(cw_harness *h, const char *host, int port);
 
 /* A scripted peer, in tokio-test's style: a listener at host:port that plays
- * its script on each connection it accepts. A write of the program that is
- * not what the script expects next fails the test with expected and actual
- * side by side. */
+ * its script on each connection it accepts, from the moment the connect
+ * completes. Expected bytes are matched as they arrive; bytes that arrive
+ * while a send, shutdown or reset waits its turn stay for the next expect.
+ * A write of the program that is not what the script expects next, or
+ * bytes after the script's end, fail the test at the write's site with
+ * expected and actual side by side, the first difference marked; the
+ * script stops there. */
 typedef struct cw_fake_peer cw_fake_peer;
 CW_EXTERN cw_fake_peer *cw_fake_net_peer(cw_harness *h, const char *host, int port);
-/* The next len bytes the program must write. */
+/* The next len (> 0) bytes the program must write. */
 CW_EXTERN void cw_fake_peer_expect(cw_fake_peer *p, const void *data, size_t len);
 /* Sends len bytes after_ms after the previous step is done. */
 CW_EXTERN void cw_fake_peer_send(cw_fake_peer *p, uint64_t after_ms, const void *data, size_t len);
 /* Ends the peer's sending side (the program reads 0) after_ms after the previous step. */
 CW_EXTERN void cw_fake_peer_shutdown(cw_fake_peer *p, uint64_t after_ms);
-/* Resets the connection after_ms after the previous step. */
+/* Resets the connection after_ms after the previous step (at once on both ends). */
 CW_EXTERN void cw_fake_peer_reset(cw_fake_peer *p, uint64_t after_ms);
-/* Connections whose script was played to its end. Teardown reports a
- * script left unplayed on a connection. */
+/* Connections whose script was played to its end. Teardown reports each
+ * connection whose script was left unplayed, with the next step (unless
+ * CW_ALLOW_UNPLAYED). */
 CW_EXTERN size_t cw_fake_peer_done(const cw_fake_peer *p);
 
 /* ---- DNS -------------------------------------------------------------------------- */
 
-/* name resolves to addr; unknown names fail with UV_EAI_NONAME. Latency
- * and failures come from rules on "dns.resolve". */
+/* name resolves to addr (an address as text, up to 45 bytes; replaces an
+ * earlier entry); unknown names fail with UV_EAI_NONAME. The table is read
+ * when a resolve completes. Latency and failures come from rules on
+ * "dns.resolve" (subject: the name). 0 or UV_EINVAL. */
 CW_EXTERN int cw_fake_dns_add(cw_harness *h, const char *name, const char *addr);
 
 /* ---- rules: latency and faults ------------------------------------------------------- */
@@ -109,7 +150,8 @@ typedef struct cw_latency {
 
 typedef enum {
   CW_FAULT_NONE,
-  CW_FAULT_ERROR, /* the operation fails with code, with no effect */
+  CW_FAULT_ERROR, /* the operation fails with code, with no effect (fs.close: the descriptor
+                     is released all the same, as on Linux) */
   CW_FAULT_SHORT, /* a read or write moves fewer bytes (at least 1, seeded); others: as ERROR */
   CW_FAULT_HANG,  /* never completes until cancelled (its socket closed, the loop freed) */
   CW_FAULT_RESET, /* net: the connection is reset (UV_ECONNRESET); others: as ERROR */
