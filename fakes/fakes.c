@@ -129,11 +129,21 @@ static void on_timer(uv_timer_t *timer) {
 
 /* ---- operations ------------------------------------------------------------------ */
 
-void fakes_complete(fakes *f, cw_io_op *op, intptr_t result, void *value) {
-  cw_io_complete_soon(op, result, value);
+/* The probes' and the sweep's hooks, before the port may free op. */
+static void completed(fakes *f, cw_io_op *op, intptr_t result) {
   probe_op_completed(f->h, op, result);
   if (f->after_complete)
     f->after_complete(f, op, f->after_complete_arg);
+}
+
+void fakes_complete(fakes *f, cw_io_op *op, intptr_t result, void *value) {
+  completed(f, op, result);
+  cw_io_complete_soon(op, result, value);
+}
+
+void fakes_complete_now(fakes *f, cw_io_op *op, intptr_t result) {
+  completed(f, op, result);
+  cw_io_complete(op, result, NULL);
 }
 
 static void op_due(fakes *f, fake_event *e) {

@@ -82,8 +82,10 @@ void fakes_schedule(fakes *f, fake_event *e, uint64_t deadline, fake_event_fn fn
 /* Takes e off the schedule; nothing when it is not on it. */
 void fakes_unschedule(fakes *f, fake_event *e);
 static inline bool fakes_scheduled(const fake_event *e) { return e->index != SIZE_MAX; }
-/* Completes op (cw_io_complete_soon) and runs the sweep's hook. */
+/* Completes op (cw_io_complete_soon) after the probes' and the sweep's hooks. */
 void fakes_complete(fakes *f, cw_io_op *op, intptr_t result, void *value);
+/* The same at once (cw_io_complete), from the close phase: net.close. */
+void fakes_complete_now(fakes *f, cw_io_op *op, intptr_t result);
 /* Runs op as plan says: at now plus its latency, perform (a fault of kind
  * ERROR or RESET completes it with the code instead, with no effect; HANG
  * leaves it pending until cancelled). For the fs, DNS and work areas. */

@@ -309,9 +309,7 @@ static void finish(fakes *f, net_op *n, intptr_t result, bool at_once) {
     fakes_complete(f, op, result, NULL);
     return;
   }
-  if (f->after_complete) /* before: cw_io_complete frees op */
-    f->after_complete(f, op, f->after_complete_arg);
-  cw_io_complete(op, result, NULL);
+  fakes_complete_now(f, op, result);
 }
 
 static void stream_due(fakes *f, fake_event *e);

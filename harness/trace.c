@@ -32,10 +32,12 @@ typedef struct op_record {
   size_t labels_before; /* entries recorded before it completed: its place among them */
 } op_record;
 
-/* An operation in flight: when it started. op NULL: a free slot. */
+/* An operation in flight: when it started, and its subject then (an fs
+ * operation on a descriptor has none once it is closed). op NULL: a free slot. */
 typedef struct op_start {
   const cw_io_op *op;
   uint64_t start_ns;
+  const char *subject; /* in the label blocks */
 } op_start;
 
 struct trace {
@@ -221,16 +223,17 @@ void trace_op_started(cw_harness *h, const cw_io_op *op) {
   trace *t = h->trace;
   if (!t || !t->keeps_ops)
     return;
+  char buf[300];
+  const char *subject = copy_label(t, rules_subject(op, buf, sizeof buf));
   op_start *s = find_start(t, op); /* an address reused by an operation never seen completing */
-  if (s) {
-    s->start_ns = clock_now_ns(h);
-    return;
-  }
-  if ((t->flight_len + 1) * 2 > t->flight_cap && !grow_flight(t)) {
+  if (!subject || (!s && (t->flight_len + 1) * 2 > t->flight_cap && !grow_flight(t))) {
     fail_ops(h);
     return;
   }
-  place_start(t, (op_start){op, clock_now_ns(h)});
+  if (s)
+    *s = (op_start){op, clock_now_ns(h), subject};
+  else
+    place_start(t, (op_start){op, clock_now_ns(h), subject});
 }
 
 void trace_op_completed(cw_harness *h, const cw_io_op *op, intptr_t result) {
@@ -238,9 +241,8 @@ void trace_op_completed(cw_harness *h, const cw_io_op *op, intptr_t result) {
   op_start *s = t ? find_start(t, op) : NULL;
   if (!s)
     return;
-  op_record r = {op->kind, NULL, s->start_ns, clock_now_ns(h), result, t->len};
+  op_record r = {op->kind, s->subject, s->start_ns, clock_now_ns(h), result, t->len};
   remove_start(t, s);
-  char buf[300];
   if (t->ops_len == t->ops_cap) {
     size_t cap = t->ops_cap ? 2 * t->ops_cap : 64;
     op_record *grown = realloc(t->ops, cap * sizeof *grown);
@@ -250,10 +252,6 @@ void trace_op_completed(cw_harness *h, const cw_io_op *op, intptr_t result) {
     }
     t->ops = grown;
     t->ops_cap = cap;
-  }
-  if (!(r.subject = copy_label(t, rules_subject(op, buf, sizeof buf)))) {
-    fail_ops(h);
-    return;
   }
   t->ops[t->ops_len++] = r;
 }

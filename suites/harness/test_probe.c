@@ -291,7 +291,7 @@ static const char ops_trace[] =
     "{\"label\": \"stat failed\", \"time_ms\": 0, \"phase\": \"microtask\", \"macrotask\": 4}\n"
     "{\"op\":\"fs.read\",\"subject\":\"/db/2\",\"start_ms\":0.000,\"end_ms\":12.000,\"result\":5}\n"
     "{\"op\":\"fs.read\",\"subject\":\"/db/2\",\"start_ms\":12.000,\"end_ms\":24.000,\"result\":0}\n"
-    "{\"op\":\"fs.close\",\"subject\":\"\",\"start_ms\":24.000,\"end_ms\":24.000,\"result\":0}\n"
+    "{\"op\":\"fs.close\",\"subject\":\"/db/2\",\"start_ms\":24.000,\"end_ms\":24.000,\"result\":0}\n"
     "{\"label\": \"read done\", \"time_ms\": 24, \"phase\": \"microtask\", \"macrotask\": 7}\n"
     "{\"op\":\"work.run\",\"subject\":\"\",\"start_ms\":0.000,\"end_ms\":50.000,\"result\":0}\n"
     "{\"label\": \"work done\", \"time_ms\": 50, \"phase\": \"microtask\", \"macrotask\": 8}\n";
