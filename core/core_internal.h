@@ -147,6 +147,10 @@ struct cw_loop {
   bool in_uv_run;
   bool idle_active;
   unsigned long misuses;
+  cw_macrotask_fn on_macrotask;
+  void *on_macrotask_arg;
+  cw_macrotask_info timed; /* the outermost macrotask, while the hook times it */
+  bool timing;
   uint64_t seed;
   uint64_t rng[4]; /* xoshiro256** */
 
@@ -199,6 +203,8 @@ void *xmalloc(size_t size);
 #define BIG_ALLOC ((size_t)2 << 20)
 void *big_alloc(size_t size);
 
+/* cw_macrotask_begin_at, naming the macrotask's callback for the hook. */
+void macrotask_begin(cw_loop *loop, cw_phase phase, cw_fn callback, const char *file, int line);
 /* Queues a microtask; the core's own jobs go through here too. */
 void enqueue_job(cw_loop *loop, cw_fn fn, void *arg);
 /* Work was queued: outside any macrotask, have the next check phase drain it. */

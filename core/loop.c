@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static cw_loop *loop_setup(cw_loop *loop, uv_loop_t *uv) {
   loop->uv = uv;
@@ -110,7 +111,7 @@ int cw_run_at(cw_loop *loop, cw_fn main, void *arg, const char *file, int line) 
   cw_loop *outer = misuse_set_loop(loop);
   loop->running = true;
   loop->stopped = 0;
-  cw_macrotask_begin_at(loop, CW_PHASE_MAIN, file, line);
+  macrotask_begin(loop, CW_PHASE_MAIN, main, file, line);
   if (main)
     main(arg);
   cw_macrotask_end_at(loop, file, line);
@@ -149,7 +150,23 @@ const char *cw_phase_name(cw_phase phase) {
   return (unsigned)phase < sizeof names / sizeof names[0] ? names[phase] : "unknown";
 }
 
-void cw_macrotask_begin_at(cw_loop *loop, cw_phase phase, const char *file, int line) {
+void cw_on_macrotask(cw_loop *loop, cw_macrotask_fn fn, void *arg) {
+  if (!loop) {
+    misuse(NULL, "cw_on_macrotask", NULL, 0, "the loop is NULL");
+    return;
+  }
+  loop->on_macrotask = fn;
+  loop->on_macrotask_arg = arg;
+}
+
+/* Wall time, which the harness leaves real. */
+static uint64_t raw_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC_RAW, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+void macrotask_begin(cw_loop *loop, cw_phase phase, cw_fn callback, const char *file, int line) {
   if (!loop) {
     misuse(NULL, "cw_macrotask_begin", file, line, "the loop is NULL");
     return;
@@ -157,7 +174,23 @@ void cw_macrotask_begin_at(cw_loop *loop, cw_phase phase, const char *file, int 
   if (loop->depth++ == 0) {
     loop->phase = phase;
     loop->macrotasks++;
+    loop->timing = loop->on_macrotask != NULL;
+    if (loop->timing)
+      loop->timed = (cw_macrotask_info){phase, callback, file, line, raw_ns(), 0};
   }
+}
+
+void cw_macrotask_begin_at(cw_loop *loop, cw_phase phase, const char *file, int line) {
+  macrotask_begin(loop, phase, NULL, file, line);
+}
+
+/* The hook learns of a timed macrotask (if it was not removed meanwhile). */
+static void macrotask_timed(cw_loop *loop) {
+  cw_macrotask_info info = loop->timed;
+  info.end_ns = raw_ns();
+  loop->timing = false;
+  if (loop->on_macrotask)
+    loop->on_macrotask(loop->on_macrotask_arg, &info);
 }
 
 void cw_macrotask_end_at(cw_loop *loop, const char *file, int line) {
@@ -168,6 +201,8 @@ void cw_macrotask_end_at(cw_loop *loop, const char *file, int line) {
   if (--loop->depth == 0) {
     drain(loop);
     loop->phase = CW_PHASE_NONE;
+    if (loop->timing)
+      macrotask_timed(loop);
   }
 }
 

@@ -235,7 +235,7 @@ static void run_callback(cw_loop *loop, cw_timer *t, cw_phase phase, uint64_t st
   const char *file = t->file;
   int line = t->line;
   t->running = true;
-  cw_macrotask_begin_at(loop, phase, file, line);
+  macrotask_begin(loop, phase, t->fn, file, line);
   t->fn(t->arg);
   t->running = false;
   if (t->kind == T_INTERVAL && !t->cleared)

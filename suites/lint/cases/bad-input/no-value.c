@@ -1,0 +1,2 @@
+/* A usage error: exit 2 and nothing linted. */
+void f(void *p) { (void)p; }

@@ -1,0 +1,2 @@
+/* A configuration with an unknown key is a usage error. */
+int unused;

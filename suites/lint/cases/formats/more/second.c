@@ -1,0 +1,5 @@
+#include <clockwork/core.h>
+cw_promise *make(void);
+void second(void) {
+  make();
+}

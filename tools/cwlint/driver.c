@@ -1,0 +1,447 @@
+/* Parses each file with libclang, finds the functions the core runs, runs
+ * the rules over every function defined in the file and collects what they
+ * report. Files are spread over threads, each with its own CXIndex. */
+#include "cwlint.h"
+
+#include <clang-c/CXCompilationDatabase.h>
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+const rule_info lint_rules[] = {
+    {"floating-task", true, "A promise is dropped instead of being awaited, chained or handed off",
+     rule_floating_task},
+    {"await-in-loop", false, "cw_await in a loop runs iterations one after another that could run together",
+     rule_await_in_loop},
+    {"useless-async", false, "A task function that never awaits costs a task for nothing", rule_useless_async},
+    {"blocking-call", false, "A blocking call in a task or a loop callback stalls the event loop",
+     rule_blocking_call},
+    {"sequential-awaits", false, "Consecutive awaits of independent promises could run together with cw_all",
+     rule_sequential_awaits},
+    {UNUSED_IGNORE_RULE, false, "A cwlint-ignore comment that suppresses nothing", NULL},
+};
+const size_t lint_rule_count = sizeof lint_rules / sizeof *lint_rules;
+
+int rule_index(const char *name) {
+  for (size_t i = 0; i < lint_rule_count; i++)
+    if (strcmp(lint_rules[i].name, name) == 0)
+      return (int)i;
+  return -1;
+}
+
+/* ---- jobs ------------------------------------------------------------------------ */
+
+static void args_add(lint_job *j, const char *arg) {
+  j->args = xrealloc(j->args, (size_t)(j->nargs + 1) * sizeof *j->args);
+  j->args[j->nargs++] = xstrndup(arg, strlen(arg));
+}
+
+/* Flags every parse gets after the file's own: no warnings (cwlint reports
+ * none of them, and the build's -Werror must not turn them into errors). */
+static void args_finish(lint_job *j, char **extra, int nextra) {
+  for (int i = 0; i < nextra; i++)
+    args_add(j, extra[i]);
+  args_add(j, "-w");
+}
+
+void job_init(lint_job *j, const char *path, char **extra, int nextra) {
+  *j = (lint_job){xstrndup(path, strlen(path)), xstrndup(path, strlen(path)), NULL, 0};
+  args_add(j, "-std=gnu11");
+  args_finish(j, extra, nextra);
+}
+
+void job_free(lint_job *j) {
+  free(j->path);
+  free(j->source);
+  for (int i = 0; i < j->nargs; i++)
+    free(j->args[i]);
+  free(j->args);
+}
+
+/* A compile command's flag that produces output or names the source: left
+ * out of the parse. Returns how many arguments it spans (0: keep it). */
+static int output_flag(const char *a, const char *source) {
+  static const char *const with_value[] = {"-o", "-MF", "-MT", "-MQ"};
+  static const char *const alone[] = {"-c", "-MD", "-MMD", "-MP", "-M", "-MM"};
+  for (size_t i = 0; i < sizeof with_value / sizeof *with_value; i++)
+    if (strcmp(a, with_value[i]) == 0)
+      return 2;
+  for (size_t i = 0; i < sizeof alone / sizeof *alone; i++)
+    if (strcmp(a, alone[i]) == 0)
+      return 1;
+  if (strncmp(a, "-MF", 3) == 0 || strncmp(a, "-MT", 3) == 0 || strncmp(a, "-MQ", 3) == 0 ||
+      (strncmp(a, "-o", 2) == 0 && a[2]))
+    return 1;
+  return strcmp(a, source) == 0;
+}
+
+/* path relative to the working directory when it lies under it. */
+static char *display_path(const char *abs) {
+  char cwd[4096];
+  if (getcwd(cwd, sizeof cwd)) {
+    size_t len = strlen(cwd);
+    if (strncmp(abs, cwd, len) == 0 && abs[len] == '/')
+      return xstrndup(abs + len + 1, strlen(abs + len + 1));
+  }
+  return xstrndup(abs, strlen(abs));
+}
+
+static void job_from_command(lint_job *j, CXCompileCommand cmd, char **extra, int nextra) {
+  CXString dir = clang_CompileCommand_getDirectory(cmd), file = clang_CompileCommand_getFilename(cmd);
+  const char *d = clang_getCString(dir), *f = clang_getCString(file);
+  char *joined = f[0] == '/' ? xstrndup(f, strlen(f)) : xasprintf("%s/%s", d, f);
+  char *real = realpath(joined, NULL);
+  *j = (lint_job){0};
+  j->source = real ? real : xstrndup(joined, strlen(joined));
+  j->path = display_path(j->source);
+  free(joined);
+  /* Relative -I paths are the command's directory's: clang resolves them
+   * against -working-directory, so threads need no chdir. */
+  char *wd = xasprintf("-working-directory=%s", d);
+  args_add(j, wd);
+  free(wd);
+  unsigned n = clang_CompileCommand_getNumArgs(cmd);
+  for (unsigned i = 1; i < n; i++) {
+    CXString a = clang_CompileCommand_getArg(cmd, i);
+    int skip = output_flag(clang_getCString(a), f);
+    if (!skip)
+      args_add(j, clang_getCString(a));
+    clang_disposeString(a);
+    i += skip > 1 ? (unsigned)skip - 1 : 0;
+  }
+  args_finish(j, extra, nextra);
+  clang_disposeString(dir);
+  clang_disposeString(file);
+}
+
+static void jobs_add_commands(CXCompileCommands cmds, char **extra, int nextra, lint_job **jobs, size_t *n) {
+  unsigned count = clang_CompileCommands_getSize(cmds);
+  for (unsigned i = 0; i < count; i++) {
+    lint_job j;
+    job_from_command(&j, clang_CompileCommands_getCommand(cmds, i), extra, nextra);
+    size_t len = strlen(j.source);
+    bool seen = len < 2 || strcmp(j.source + len - 2, ".c") != 0; /* C only: no assembly */
+    /* A file built twice (static and shared) is linted once. */
+    for (size_t k = 0; k < *n && !seen; k++)
+      seen = strcmp((*jobs)[k].source, j.source) == 0;
+    if (seen) {
+      job_free(&j);
+      continue;
+    }
+    *jobs = xrealloc(*jobs, (*n + 1) * sizeof **jobs);
+    (*jobs)[(*n)++] = j;
+  }
+}
+
+bool jobs_from_database(const char *dir, char **files, size_t nfiles, char **extra, int nextra, lint_job **jobs,
+                        size_t *n) {
+  CXCompilationDatabase_Error err;
+  CXCompilationDatabase db = clang_CompilationDatabase_fromDirectory(dir, &err);
+  if (err != CXCompilationDatabase_NoError) {
+    fprintf(stderr, "cwlint: %s: cannot read compile_commands.json\n", dir);
+    return false;
+  }
+  *jobs = NULL;
+  *n = 0;
+  if (!nfiles) {
+    CXCompileCommands cmds = clang_CompilationDatabase_getAllCompileCommands(db);
+    jobs_add_commands(cmds, extra, nextra, jobs, n);
+    clang_CompileCommands_dispose(cmds);
+  }
+  for (size_t i = 0; i < nfiles; i++) {
+    char *real = realpath(files[i], NULL);
+    CXCompileCommands cmds = clang_CompilationDatabase_getCompileCommands(db, real ? real : files[i]);
+    size_t before = *n;
+    if (cmds)
+      jobs_add_commands(cmds, extra, nextra, jobs, n);
+    if (*n == before) { /* not in the database: default flags */
+      *jobs = xrealloc(*jobs, (*n + 1) * sizeof **jobs);
+      job_init(&(*jobs)[(*n)++], files[i], extra, nextra);
+    } else {
+      free((*jobs)[before].path); /* shown as the user named it */
+      (*jobs)[before].path = xstrndup(files[i], strlen(files[i]));
+    }
+    if (cmds)
+      clang_CompileCommands_dispose(cmds);
+    free(real);
+  }
+  clang_CompilationDatabase_dispose(db);
+  return true;
+}
+
+void result_free(file_result *r) {
+  for (size_t i = 0; i < r->n; i++) {
+    free(r->v[i].message);
+    free(r->v[i].note);
+  }
+  free(r->v);
+  free(r->text);
+  free(r->errors);
+}
+
+void result_add(file_result *r, unsigned line, unsigned col, int rule, char *message, char *note) {
+  if (r->n == r->cap) {
+    r->cap = r->cap ? r->cap * 2 : 16;
+    r->v = xrealloc(r->v, r->cap * sizeof *r->v);
+  }
+  r->v[r->n++] = (finding){line, col, rule, message, note};
+}
+
+/* ---- the unit ------------------------------------------------------------------------ */
+
+void lint_report(lint_unit *u, const char *rule, CXSourceLocation loc, const char *message, const char *note) {
+  int r = rule_index(rule);
+  if (r < 0 || !u->opt->enabled[r])
+    return;
+  CXFile file;
+  unsigned line, col;
+  clang_getFileLocation(loc, &file, &line, &col, NULL);
+  if (!file || !clang_File_isEqual(file, u->file) || ignores_match(&u->ignores, rule, line))
+    return;
+  result_add(u->result, line, col, r, xstrndup(message, strlen(message)), xstrndup(note, strlen(note)));
+}
+
+bool unit_is_callback(lint_unit *u, CXCursor fn) {
+  return cursors_has(&u->callbacks, clang_getCanonicalCursor(fn));
+}
+
+static bool is_ident(char c) {
+  return c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+char *unit_spelled_name(lint_unit *u, CXCursor call) {
+  /* The word where the callee is written: the macro's name for a call a
+   * macro expands to, the member's for s->start(...). */
+  CXCursor callee;
+  CXFile file = NULL;
+  unsigned off = 0;
+  if (lint_children(call, &callee, 1) >= 1)
+    clang_getFileLocation(clang_getCursorLocation(lint_strip(callee)), &file, NULL, NULL, &off);
+  if (file && clang_File_isEqual(file, u->file) && off < u->len && is_ident(u->text[off])) {
+    size_t end = off;
+    while (end < u->len && is_ident(u->text[end]))
+      end++;
+    return xstrndup(u->text + off, end - off);
+  }
+  CXCursor d = lint_callee(call);
+  if (clang_Cursor_isNull(d))
+    return NULL;
+  CXString cs = clang_getCursorSpelling(d);
+  char *name = xstrndup(clang_getCString(cs), strlen(clang_getCString(cs)));
+  clang_disposeString(cs);
+  return name;
+}
+
+/* Which argument of a core or libuv function is a function run on the loop
+ * thread: cw_spawn's runs as a task; cw_work's and uv_queue_work's work and
+ * a thread's entry run elsewhere. */
+typedef enum { ARG_NONE, ARG_TASK, ARG_CALLBACK } arg_role;
+
+static arg_role argument_role(const char *callee, unsigned i) {
+  if (strcmp(callee, "cw_spawn_at") == 0 && i == 1)
+    return ARG_TASK;
+  if ((strcmp(callee, "cw_work_at") == 0 && i == 1) || (strcmp(callee, "uv_queue_work") == 0 && i == 2) ||
+      strncmp(callee, "uv_thread_create", 16) == 0)
+    return ARG_NONE;
+  return strncmp(callee, "cw_", 3) == 0 || strncmp(callee, "uv_", 3) == 0 ? ARG_CALLBACK : ARG_NONE;
+}
+
+/* The function e names (fn or &fn, cast or not), or a null cursor. */
+static CXCursor function_named(CXCursor e) {
+  e = lint_strip(e);
+  if (e.kind == CXCursor_UnaryOperator && lint_children(e, &e, 1) == 1)
+    e = lint_strip(e);
+  CXCursor fn = e.kind == CXCursor_DeclRefExpr ? clang_getCursorReferenced(e) : clang_getNullCursor();
+  return fn.kind == CXCursor_FunctionDecl ? fn : clang_getNullCursor();
+}
+
+static void note_function_arguments(lint_unit *u, CXCursor call) {
+  CXCursor d = lint_callee(call);
+  if (clang_Cursor_isNull(d))
+    return;
+  CXString cs = clang_getCursorSpelling(d);
+  const char *callee = clang_getCString(cs);
+  int n = clang_Cursor_getNumArguments(call);
+  for (int i = 0; i < n; i++) {
+    CXCursor fn = function_named(clang_Cursor_getArgument(call, (unsigned)i));
+    arg_role role = clang_Cursor_isNull(fn) ? ARG_NONE : argument_role(callee, (unsigned)i);
+    if (role != ARG_NONE)
+      cursors_add(role == ARG_TASK ? &u->tasks : &u->callbacks, clang_getCanonicalCursor(fn));
+  }
+  clang_disposeString(cs);
+}
+
+static enum CXChildVisitResult find_roles(CXCursor c, CXCursor parent, CXClientData data) {
+  (void)parent;
+  if (c.kind == CXCursor_CallExpr)
+    note_function_arguments(data, c);
+  return CXChildVisit_Recurse;
+}
+
+static bool in_unit_file(lint_unit *u, CXCursor c) {
+  CXFile file;
+  clang_getFileLocation(clang_getCursorLocation(c), &file, NULL, NULL, NULL);
+  return file && clang_File_isEqual(file, u->file);
+}
+
+static enum CXChildVisitResult find_definitions(CXCursor c, CXCursor parent, CXClientData data) {
+  (void)parent;
+  lint_unit *u = ((void **)data)[0];
+  cursor_set *defs = ((void **)data)[1];
+  if (c.kind == CXCursor_FunctionDecl && clang_isCursorDefinition(c) && in_unit_file(u, c)) {
+    cursors_add(defs, c);
+    clang_visitChildren(c, find_roles, u);
+  }
+  return CXChildVisit_Continue;
+}
+
+static int compare_findings(const void *a, const void *b) {
+  const finding *x = a, *y = b;
+  if (x->line != y->line)
+    return x->line < y->line ? -1 : 1;
+  if (x->col != y->col)
+    return x->col < y->col ? -1 : 1;
+  if (x->rule != y->rule)
+    return x->rule - y->rule;
+  return strcmp(x->message, y->message);
+}
+
+/* Sorts r's findings and drops repeats (one macro use can yield a finding twice). */
+static void sort_findings(file_result *r) {
+  if (!r->n)
+    return;
+  qsort(r->v, r->n, sizeof *r->v, compare_findings);
+  size_t out = 0;
+  for (size_t i = 0; i < r->n; i++) {
+    if (out && compare_findings(&r->v[out - 1], &r->v[i]) == 0) {
+      free(r->v[i].message);
+      free(r->v[i].note);
+      continue;
+    }
+    r->v[out++] = r->v[i];
+  }
+  r->n = out;
+}
+
+static void lint_unit_run(lint_unit *u) {
+  cursor_set defs = {0};
+  void *data[2] = {u, &defs};
+  /* First every function the core runs, so that a task spawned below its
+   * definition is known when the rules reach it. */
+  clang_visitChildren(clang_getTranslationUnitCursor(u->tu), find_definitions, data);
+  for (size_t i = 0; i < defs.n; i++)
+    for (size_t r = 0; r < lint_rule_count; r++)
+      if (lint_rules[r].run && u->opt->enabled[r])
+        lint_rules[r].run(u, defs.v[i]);
+  free(defs.v);
+}
+
+/* ---- parsing ----------------------------------------------------------------------- */
+
+static void add_error(file_result *r, char *line) {
+  char *joined = r->errors ? xasprintf("%s%s\n", r->errors, line) : xasprintf("%s\n", line);
+  free(r->errors);
+  free(line);
+  r->errors = joined;
+}
+
+/* The parse's errors, one a line; false when there were none. */
+static bool collect_parse_errors(CXTranslationUnit tu, file_result *r) {
+  bool any = false;
+  unsigned n = clang_getNumDiagnostics(tu);
+  for (unsigned i = 0; i < n; i++) {
+    CXDiagnostic d = clang_getDiagnostic(tu, i);
+    if (clang_getDiagnosticSeverity(d) >= CXDiagnostic_Error) {
+      CXString s = clang_formatDiagnostic(d, CXDiagnostic_DisplaySourceLocation | CXDiagnostic_DisplayColumn);
+      add_error(r, xasprintf("cwlint: %s", clang_getCString(s)));
+      clang_disposeString(s);
+      any = true;
+    }
+    clang_disposeDiagnostic(d);
+  }
+  return any;
+}
+
+static void lint_file(CXIndex index, const lint_options *opt, const lint_job *job, file_result *r) {
+  struct stat st;
+  if (stat(job->source, &st) != 0) {
+    add_error(r, xasprintf("cwlint: %s: %s", job->path, strerror(errno)));
+    return;
+  }
+  if (!S_ISREG(st.st_mode)) {
+    add_error(r, xasprintf("cwlint: %s: not a regular file", job->path));
+    return;
+  }
+  CXTranslationUnit tu;
+  enum CXErrorCode err = clang_parseTranslationUnit2(index, job->source, (const char *const *)job->args,
+                                                     job->nargs, NULL, 0, CXTranslationUnit_None, &tu);
+  if (err != CXError_Success) {
+    add_error(r, xasprintf("cwlint: %s: %s", job->path,
+                           err == CXError_Crashed ? "clang crashed while parsing it" : "clang could not parse it"));
+    return;
+  }
+  if (collect_parse_errors(tu, r)) {
+    add_error(r, xasprintf("cwlint: %s: not linted: it does not compile", job->path));
+    clang_disposeTranslationUnit(tu);
+    return;
+  }
+  lint_unit u = {.opt = opt, .tu = tu, .result = r};
+  u.file = clang_getFile(tu, job->source);
+  u.text = u.file ? clang_getFileContents(tu, u.file, &u.len) : NULL;
+  if (!u.text) {
+    add_error(r, xasprintf("cwlint: %s: clang could not read it", job->path));
+    clang_disposeTranslationUnit(tu);
+    return;
+  }
+  r->text = xstrndup(u.text, u.len);
+  r->len = u.len;
+  ignores_scan(&u.ignores, u.text, u.len);
+  lint_unit_run(&u);
+  if (opt->report_unused_ignores)
+    ignores_report_unused(&u.ignores, opt, r);
+  sort_findings(r);
+  ignores_free(&u.ignores);
+  free(u.tasks.v);
+  free(u.callbacks.v);
+  free(u.suspending.v);
+  free(u.not_suspending.v);
+  clang_disposeTranslationUnit(tu);
+}
+
+typedef struct work {
+  const lint_options *opt;
+  const lint_job *jobs;
+  file_result *results;
+  size_t n;
+  atomic_size_t next;
+} work;
+
+static void *worker(void *arg) {
+  work *w = arg;
+  CXIndex index = clang_createIndex(0, 0);
+  for (size_t i; (i = atomic_fetch_add(&w->next, 1)) < w->n;)
+    lint_file(index, w->opt, &w->jobs[i], &w->results[i]);
+  clang_disposeIndex(index);
+  return NULL;
+}
+
+void lint_run(const lint_options *opt, const lint_job *jobs, size_t n, file_result *results, int threads) {
+  work w = {opt, jobs, results, n, 0};
+  if (threads > (int)n)
+    threads = (int)n;
+  pthread_t *ids = xrealloc(NULL, (size_t)(threads > 1 ? threads : 1) * sizeof *ids);
+  int started = 0;
+  for (; started < threads - 1; started++)
+    if (pthread_create(&ids[started], NULL, worker, &w) != 0)
+      break;
+  worker(&w); /* the calling thread is one of them */
+  for (int i = 0; i < started; i++)
+    pthread_join(ids[i], NULL);
+  free(ids);
+}
