@@ -7,7 +7,7 @@
 
 #include <time.h>
 
-#include <clockwork/fakes.h>
+#include <clockwork/io.h>
 
 /* The line a call is on: int at = LINE_OF(cw_x(...)); */
 #define LINE_OF(call) ((void)(call), __LINE__)

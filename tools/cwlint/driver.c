@@ -267,7 +267,7 @@ static void note_function_arguments(lint_unit *u, CXCursor call) {
     return;
   CXString cs = clang_getCursorSpelling(d);
   const char *callee = clang_getCString(cs);
-  int n = clang_Cursor_getNumArguments(call);
+  int n = strncmp(callee, "cw_", 3) == 0 || strncmp(callee, "uv_", 3) == 0 ? clang_Cursor_getNumArguments(call) : 0;
   for (int i = 0; i < n; i++) {
     CXCursor fn = function_named(clang_Cursor_getArgument(call, (unsigned)i));
     arg_role role = clang_Cursor_isNull(fn) ? ARG_NONE : argument_role(callee, (unsigned)i);

@@ -94,7 +94,9 @@ static bool produces_task(lint_unit *u, CXCursor call) {
   if (lint_is_task_type(u, clang_getCursorType(call)))
     return true;
   CXCursor callee = lint_callee(call);
-  if (clang_Cursor_isNull(callee))
+  /* Handles are pointers: other calls need no look at the declaration. */
+  if (clang_Cursor_isNull(callee) ||
+      (!u->opt->config.task_returning.n && clang_getCanonicalType(clang_getCursorType(call)).kind != CXType_Pointer))
     return false;
   CXString cs = clang_getCursorSpelling(callee);
   bool configured = names_has(&u->opt->config.task_returning, clang_getCString(cs));
@@ -258,7 +260,12 @@ typedef struct call_arg {
 static enum CXChildVisitResult walk_call_child(CXCursor c, CXCursor parent, CXClientData data) {
   (void)parent;
   call_arg *a = data;
-  walk(a->w, c, a->index && argument_consumed(a->callee, a->index - 1) ? CONSUME : DROP);
+  /* Only a pointer argument can be a promise or a local holding one; one
+   * converted to an integer has escaped. */
+  use_ctx x = DROP;
+  if (a->index)
+    x = !may_be_task(a->w->u, c) || argument_consumed(a->callee, a->index - 1) ? CONSUME : DROP;
+  walk(a->w, c, x);
   a->index++;
   return CXChildVisit_Continue;
 }

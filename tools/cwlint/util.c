@@ -1,4 +1,5 @@
 /* Memory and string helpers, and the cursor helpers lint.h gives the rules. */
+#define _GNU_SOURCE /* vasprintf */
 #include "cwlint.h"
 
 #include <ctype.h>
@@ -26,12 +27,13 @@ char *xstrndup(const char *s, size_t len) {
 char *xasprintf(const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
-  int len = vsnprintf(NULL, 0, fmt, ap);
+  char *s;
+  int len = vasprintf(&s, fmt, ap);
   va_end(ap);
-  char *s = xrealloc(NULL, (size_t)len + 1);
-  va_start(ap, fmt);
-  vsnprintf(s, (size_t)len + 1, fmt, ap);
-  va_end(ap);
+  if (len < 0) {
+    fputs("cwlint: out of memory\n", stderr);
+    exit(2);
+  }
   return s;
 }
 
