@@ -88,7 +88,8 @@ typedef struct file_result {
   char *errors; /* why the file could not be linted (printed to stderr), or NULL */
 } file_result;
 
-/* Parses and lints every job on jobs threads; results[i] is jobs[i]'s. */
+/* Parses and lints every job on up to threads threads (no more than the
+ * CPUs available), largest file first; results[i] is jobs[i]'s. */
 void lint_run(const lint_options *opt, const lint_job *jobs, size_t n, file_result *results, int threads);
 /* Jobs for the files of BUILD_DIR/compile_commands.json (all when nfiles is 0),
  * each with extra flags appended; false with a message when it cannot be read. */
@@ -123,13 +124,17 @@ void ignores_free(ignore_list *l);
 
 /* ---- the unit the rules see ---------------------------------------------------------- */
 
-typedef struct cursor_set {
-  CXCursor *v;
-  size_t n, cap;
-} cursor_set;
-void cursors_add(cursor_set *s, CXCursor c);
-bool cursors_has(const cursor_set *s, CXCursor c);
-void cursors_remove(cursor_set *s, CXCursor c);
+/* A hash map from declaration cursors to small values, 0 meaning absent. */
+typedef struct cursor_map {
+  CXCursor *keys;
+  unsigned char *values; /* 0: the slot is free */
+  size_t n, cap;         /* cap is 0 or a power of two */
+} cursor_map;
+/* c's value, 0 when it has none. */
+int cursors_get(const cursor_map *m, CXCursor c);
+/* Gives c the value (not 0). */
+void cursors_set(cursor_map *m, CXCursor c, int value);
+void cursors_free(cursor_map *m);
 
 struct lint_unit {
   const lint_options *opt;
@@ -139,10 +144,14 @@ struct lint_unit {
   size_t len;
   file_result *result;
   ignore_list ignores;
-  cursor_set tasks;     /* canonical declarations of the functions cw_spawn runs */
-  cursor_set callbacks; /* ... and of those the core or libuv call back on the loop */
-  cursor_set suspending, not_suspending; /* useless-async's answers so far */
+  cursor_map roles;    /* canonical declarations of the functions cw_spawn runs (ROLE_TASK) and
+                          of those the core or libuv call back on the loop (ROLE_CALLBACK) */
+  cursor_map awaiting; /* the definitions of the file that contain an await */
+  cursor_map suspends; /* useless-async's answers so far */
 };
+
+/* The roles of a function, bits of its value in lint_unit.roles. */
+enum { ROLE_TASK = 1, ROLE_CALLBACK = 2 };
 
 /* fn (a declaration) is called back by the core or libuv on the loop thread. */
 bool unit_is_callback(lint_unit *u, CXCursor fn);

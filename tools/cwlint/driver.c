@@ -1,12 +1,14 @@
 /* Parses each file with libclang, finds the functions the core runs, runs
  * the rules over every function defined in the file and collects what they
  * report. Files are spread over threads, each with its own CXIndex. */
+#define _GNU_SOURCE /* sched_getaffinity */
 #include "cwlint.h"
 
 #include <clang-c/CXCompilationDatabase.h>
 
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -208,7 +210,11 @@ void lint_report(lint_unit *u, const char *rule, CXSourceLocation loc, const cha
 }
 
 bool unit_is_callback(lint_unit *u, CXCursor fn) {
-  return cursors_has(&u->callbacks, clang_getCanonicalCursor(fn));
+  return cursors_get(&u->roles, clang_getCanonicalCursor(fn)) & ROLE_CALLBACK;
+}
+
+bool lint_awaits(lint_unit *u, CXCursor function) {
+  return cursors_get(&u->awaiting, function);
 }
 
 static bool is_ident(char c) {
@@ -240,16 +246,14 @@ char *unit_spelled_name(lint_unit *u, CXCursor call) {
 
 /* Which argument of a core or libuv function is a function run on the loop
  * thread: cw_spawn's runs as a task; cw_work's and uv_queue_work's work and
- * a thread's entry run elsewhere. */
-typedef enum { ARG_NONE, ARG_TASK, ARG_CALLBACK } arg_role;
-
-static arg_role argument_role(const char *callee, unsigned i) {
+ * a thread's entry run elsewhere. 0 for none. */
+static int argument_role(const char *callee, unsigned i) {
   if (strcmp(callee, "cw_spawn_at") == 0 && i == 1)
-    return ARG_TASK;
+    return ROLE_TASK;
   if ((strcmp(callee, "cw_work_at") == 0 && i == 1) || (strcmp(callee, "uv_queue_work") == 0 && i == 2) ||
       strncmp(callee, "uv_thread_create", 16) == 0)
-    return ARG_NONE;
-  return strncmp(callee, "cw_", 3) == 0 || strncmp(callee, "uv_", 3) == 0 ? ARG_CALLBACK : ARG_NONE;
+    return 0;
+  return ROLE_CALLBACK;
 }
 
 /* The function e names (fn or &fn, cast or not), or a null cursor. */
@@ -261,28 +265,46 @@ static CXCursor function_named(CXCursor e) {
   return fn.kind == CXCursor_FunctionDecl ? fn : clang_getNullCursor();
 }
 
-static void note_function_arguments(lint_unit *u, CXCursor call) {
-  CXCursor d = lint_callee(call);
-  if (clang_Cursor_isNull(d))
-    return;
-  CXString cs = clang_getCursorSpelling(d);
-  const char *callee = clang_getCString(cs);
-  int n = strncmp(callee, "cw_", 3) == 0 || strncmp(callee, "uv_", 3) == 0 ? clang_Cursor_getNumArguments(call) : 0;
+static void note_function_arguments(lint_unit *u, CXCursor call, const char *callee) {
+  int n = clang_Cursor_getNumArguments(call);
   for (int i = 0; i < n; i++) {
     CXCursor fn = function_named(clang_Cursor_getArgument(call, (unsigned)i));
-    arg_role role = clang_Cursor_isNull(fn) ? ARG_NONE : argument_role(callee, (unsigned)i);
-    if (role != ARG_NONE)
-      cursors_add(role == ARG_TASK ? &u->tasks : &u->callbacks, clang_getCanonicalCursor(fn));
+    int role = clang_Cursor_isNull(fn) ? 0 : argument_role(callee, (unsigned)i);
+    if (role) {
+      fn = clang_getCanonicalCursor(fn);
+      cursors_set(&u->roles, fn, cursors_get(&u->roles, fn) | role);
+    }
   }
-  clang_disposeString(cs);
 }
 
-static enum CXChildVisitResult find_roles(CXCursor c, CXCursor parent, CXClientData data) {
+typedef struct definition_walk {
+  lint_unit *u;
+  CXCursor function;
+} definition_walk;
+
+/* Notes the functions a call in a definition hands to the core or libuv,
+ * and whether the definition awaits. */
+static enum CXChildVisitResult note_call(CXCursor c, CXCursor parent, CXClientData data) {
   (void)parent;
-  if (c.kind == CXCursor_CallExpr)
-    note_function_arguments(data, c);
+  definition_walk *w = data;
+  CXCursor d = c.kind == CXCursor_CallExpr ? lint_callee(c) : clang_getNullCursor();
+  if (clang_Cursor_isNull(d))
+    return CXChildVisit_Recurse;
+  if (lint_is_await(w->u, c))
+    cursors_set(&w->u->awaiting, w->function, 1);
+  CXString cs = clang_getCursorSpelling(d);
+  const char *callee = clang_getCString(cs);
+  if (strncmp(callee, "cw_", 3) == 0 || strncmp(callee, "uv_", 3) == 0)
+    note_function_arguments(w->u, c, callee);
+  clang_disposeString(cs);
   return CXChildVisit_Recurse;
 }
+
+typedef struct definitions {
+  lint_unit *u;
+  CXCursor *v;
+  size_t n, cap;
+} definitions;
 
 static bool in_unit_file(lint_unit *u, CXCursor c) {
   CXFile file;
@@ -290,14 +312,20 @@ static bool in_unit_file(lint_unit *u, CXCursor c) {
   return file && clang_File_isEqual(file, u->file);
 }
 
-static enum CXChildVisitResult find_definitions(CXCursor c, CXCursor parent, CXClientData data) {
+/* The function definitions of the file: the top-level cursors of the
+ * headers are passed over without a look inside. */
+static enum CXChildVisitResult find_definition(CXCursor c, CXCursor parent, CXClientData data) {
   (void)parent;
-  lint_unit *u = ((void **)data)[0];
-  cursor_set *defs = ((void **)data)[1];
-  if (c.kind == CXCursor_FunctionDecl && clang_isCursorDefinition(c) && in_unit_file(u, c)) {
-    cursors_add(defs, c);
-    clang_visitChildren(c, find_roles, u);
+  definitions *defs = data;
+  if (c.kind != CXCursor_FunctionDecl || !clang_isCursorDefinition(c) || !in_unit_file(defs->u, c))
+    return CXChildVisit_Continue;
+  if (defs->n == defs->cap) {
+    defs->cap = defs->cap ? defs->cap * 2 : 64;
+    defs->v = xrealloc(defs->v, defs->cap * sizeof *defs->v);
   }
+  defs->v[defs->n++] = c;
+  definition_walk w = {defs->u, c};
+  clang_visitChildren(c, note_call, &w);
   return CXChildVisit_Continue;
 }
 
@@ -330,11 +358,10 @@ static void sort_findings(file_result *r) {
 }
 
 static void lint_unit_run(lint_unit *u) {
-  cursor_set defs = {0};
-  void *data[2] = {u, &defs};
+  definitions defs = {u, NULL, 0, 0};
   /* First every function the core runs, so that a task spawned below its
    * definition is known when the rules reach it. */
-  clang_visitChildren(clang_getTranslationUnitCursor(u->tu), find_definitions, data);
+  clang_visitChildren(clang_getTranslationUnitCursor(u->tu), find_definition, &defs);
   for (size_t i = 0; i < defs.n; i++)
     for (size_t r = 0; r < lint_rule_count; r++)
       if (lint_rules[r].run && u->opt->enabled[r])
@@ -407,10 +434,9 @@ static void lint_file(CXIndex index, const lint_options *opt, const lint_job *jo
     ignores_report_unused(&u.ignores, opt, r);
   sort_findings(r);
   ignores_free(&u.ignores);
-  free(u.tasks.v);
-  free(u.callbacks.v);
-  free(u.suspending.v);
-  free(u.not_suspending.v);
+  cursors_free(&u.roles);
+  cursors_free(&u.awaiting);
+  cursors_free(&u.suspends);
   clang_disposeTranslationUnit(tu);
 }
 
@@ -418,6 +444,7 @@ typedef struct work {
   const lint_options *opt;
   const lint_job *jobs;
   file_result *results;
+  const size_t *order; /* job indices, largest file first */
   size_t n;
   atomic_size_t next;
 } work;
@@ -426,13 +453,54 @@ static void *worker(void *arg) {
   work *w = arg;
   CXIndex index = clang_createIndex(0, 0);
   for (size_t i; (i = atomic_fetch_add(&w->next, 1)) < w->n;)
-    lint_file(index, w->opt, &w->jobs[i], &w->results[i]);
+    lint_file(index, w->opt, &w->jobs[w->order[i]], &w->results[w->order[i]]);
   clang_disposeIndex(index);
   return NULL;
 }
 
+typedef struct sized {
+  off_t size;
+  size_t index;
+} sized;
+
+static int larger_first(const void *a, const void *b) {
+  const sized *x = a, *y = b;
+  if (x->size != y->size)
+    return x->size > y->size ? -1 : 1;
+  return x->index < y->index ? -1 : x->index > y->index;
+}
+
+/* The jobs' indices, largest file first: a big file started last would
+ * leave the other threads idle at the end. */
+static size_t *schedule(const lint_job *jobs, size_t n) {
+  sized *s = xrealloc(NULL, n * sizeof *s);
+  for (size_t i = 0; i < n; i++) {
+    struct stat st;
+    s[i] = (sized){stat(jobs[i].source, &st) == 0 ? st.st_size : 0, i};
+  }
+  qsort(s, n, sizeof *s, larger_first);
+  size_t *order = xrealloc(NULL, n * sizeof *order);
+  for (size_t i = 0; i < n; i++)
+    order[i] = s[i].index;
+  free(s);
+  return order;
+}
+
+/* The CPUs this process may run on: threads beyond them only compete. */
+static int cpus_available(void) {
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0)
+    return CPU_COUNT(&set);
+  long n = sysconf(_SC_NPROCESSORS_ONLN);
+  return n > 0 ? (int)n : 1;
+}
+
 void lint_run(const lint_options *opt, const lint_job *jobs, size_t n, file_result *results, int threads) {
-  work w = {opt, jobs, results, n, 0};
+  size_t *order = schedule(jobs, n);
+  work w = {opt, jobs, results, order, n, 0};
+  int cpus = cpus_available();
+  if (threads > cpus)
+    threads = cpus;
   if (threads > (int)n)
     threads = (int)n;
   pthread_t *ids = xrealloc(NULL, (size_t)(threads > 1 ? threads : 1) * sizeof *ids);
@@ -444,4 +512,5 @@ void lint_run(const lint_options *opt, const lint_job *jobs, size_t n, file_resu
   for (int i = 0; i < started; i++)
     pthread_join(ids[i], NULL);
   free(ids);
+  free(order);
 }

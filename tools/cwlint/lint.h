@@ -22,6 +22,9 @@ bool lint_is_await(lint_unit *u, CXCursor call);
  * configured as task-returning. */
 bool lint_is_task_type(lint_unit *u, CXType t);
 
+/* function, a definition of the file linted, calls an await somewhere. */
+bool lint_awaits(lint_unit *u, CXCursor function);
+
 /* fn (a function definition) runs as a task: it is passed to cw_spawn in
  * this translation unit, annotated cw_task (returning cw_result), or named
  * a task in the configuration. */

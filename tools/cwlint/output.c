@@ -6,13 +6,23 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Where a walk down a file's lines is: findings come in line order. */
+typedef struct line_cursor {
+  const char *p; /* the start of line */
+  unsigned line;
+} line_cursor;
+
 /* The text of line (1-based) of r's file, and its length. */
-static const char *source_line(const file_result *r, unsigned line, size_t *len) {
-  const char *p = r->text, *end = r->text + r->len;
-  for (unsigned l = 1; l < line && p < end; l++) {
+static const char *source_line(const file_result *r, line_cursor *at, unsigned line, size_t *len) {
+  const char *p = at->p, *end = r->text + r->len;
+  unsigned l = at->line;
+  if (line < l)
+    p = r->text, l = 1;
+  for (; l < line && p < end; l++) {
     const char *nl = memchr(p, '\n', (size_t)(end - p));
     p = nl ? nl + 1 : end;
   }
+  *at = (line_cursor){p, l};
   const char *eol = memchr(p, '\n', (size_t)(end - p));
   *len = (size_t)((eol ? eol : end) - p);
   if (*len && p[*len - 1] == '\r')
@@ -21,14 +31,15 @@ static const char *source_line(const file_result *r, unsigned line, size_t *len)
 }
 
 static void write_text(const lint_job *jobs, const file_result *results, size_t n) {
-  for (size_t i = 0; i < n; i++)
+  for (size_t i = 0; i < n; i++) {
+    line_cursor at = {results[i].text, 1};
     for (size_t k = 0; k < results[i].n; k++) {
       const finding *f = &results[i].v[k];
       const rule_info *rule = &lint_rules[f->rule];
       printf("%s:%u:%u: %s: %s [%s]\n", jobs[i].path, f->line, f->col, rule->error ? "error" : "warning",
              f->message, rule->name);
       size_t len;
-      const char *src = source_line(&results[i], f->line, &len);
+      const char *src = source_line(&results[i], &at, f->line, &len);
       printf("%.*s\n", (int)len, src);
       /* The caret under the column, tabs kept so that it lines up. */
       for (unsigned c = 1; c < f->col && c <= len; c++)
@@ -36,6 +47,7 @@ static void write_text(const lint_job *jobs, const file_result *results, size_t 
       puts("^");
       printf("%s:%u:%u: note: %s\n", jobs[i].path, f->line, f->col, f->note);
     }
+  }
 }
 
 static void json_string(const char *s) {

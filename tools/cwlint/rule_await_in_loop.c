@@ -227,6 +227,6 @@ static void visit(walk *w, CXCursor c) {
 
 void rule_await_in_loop(lint_unit *u, CXCursor function) {
   walk w = {.u = u};
-  if (flow_has_await(u, function))
+  if (lint_awaits(u, function))
     visit(&w, function);
 }

@@ -7,10 +7,11 @@
  * the inspectors taking const pointers: an unknown one may keep it),
  * returned, or stored. A call producing a promise in a place whose value is
  * dropped (an expression statement, a cast to void, a condition, an operand
- * of ?:, ",", &&, ||) is reported there. Locals holding promises are
- * followed path-insensitively: one never consumed anywhere is reported where
- * it was given its promise, one assigned again in the same block with no
- * consuming use between where it is overwritten. */
+ * of ?:, ",", &&, ||) is reported there, unless its function takes a
+ * promise as a pointer to const and so returns it borrowed. Locals holding
+ * promises are followed path-insensitively: one never consumed anywhere is
+ * reported where it was given its promise, one assigned again in the same
+ * block with no consuming use between where it is overwritten. */
 #include "cwlint.h"
 
 #include <limits.h>
@@ -88,12 +89,26 @@ static void add_event(walker *w, int li, event e) {
   l->ev[l->n++] = e;
 }
 
-/* call returns a promise: by its type, or a function annotated cw_task or
- * configured as task-returning. */
+/* callee takes a promise as a pointer to const: what it returns is that
+ * promise, borrowed as strchr returns its argument (the core's
+ * promise_check), not a reference of its own. */
+static bool returns_borrowed(lint_unit *u, CXCursor callee) {
+  CXType ft = clang_getCursorType(callee);
+  int params = clang_getNumArgTypes(ft);
+  for (int i = 0; i < params; i++) {
+    CXType t = clang_getArgType(ft, (unsigned)i), c = clang_getCanonicalType(t);
+    if (c.kind == CXType_Pointer && clang_isConstQualifiedType(clang_getPointeeType(c)) && lint_is_task_type(u, t))
+      return true;
+  }
+  return false;
+}
+
+/* call returns a promise: by its type (unless borrowed), or a function
+ * annotated cw_task or configured as task-returning. */
 static bool produces_task(lint_unit *u, CXCursor call) {
-  if (lint_is_task_type(u, clang_getCursorType(call)))
-    return true;
   CXCursor callee = lint_callee(call);
+  if (lint_is_task_type(u, clang_getCursorType(call)))
+    return clang_Cursor_isNull(callee) || !returns_borrowed(u, callee);
   /* Handles are pointers: other calls need no look at the declaration. */
   if (clang_Cursor_isNull(callee) ||
       (!u->opt->config.task_returning.n && clang_getCanonicalType(clang_getCursorType(call)).kind != CXType_Pointer))

@@ -192,9 +192,11 @@ static void block(seq *q, CXCursor b) {
 }
 
 void rule_sequential_awaits(lint_unit *u, CXCursor function) {
+  if (!lint_awaits(u, function))
+    return;
   seq q = {.u = u};
   CXCursor body = lint_body(function);
-  if (clang_Cursor_isNull(body) || !flow_has_await(u, body))
+  if (clang_Cursor_isNull(body))
     return;
   block(&q, body);
   flow_taint_free(&q.t);

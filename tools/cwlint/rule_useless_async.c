@@ -28,19 +28,19 @@ static enum CXChildVisitResult find_suspension(CXCursor c, CXCursor parent, CXCl
   return CXChildVisit_Recurse;
 }
 
+/* Values in lint_unit.suspends. */
+enum { QUIET = 1, SUSPENDS };
+
 static bool suspends(lint_unit *u, CXCursor def) {
   CXCursor canon = clang_getCanonicalCursor(def);
-  if (cursors_has(&u->suspending, canon))
-    return true;
-  if (cursors_has(&u->not_suspending, canon))
-    return false;
-  cursors_add(&u->not_suspending, canon); /* a recursive call adds nothing */
+  int known = cursors_get(&u->suspends, canon);
+  if (known)
+    return known == SUSPENDS;
+  cursors_set(&u->suspends, canon, QUIET); /* a recursive call adds nothing */
   scan s = {u, false};
   clang_visitChildren(def, find_suspension, &s);
-  if (s.found) {
-    cursors_remove(&u->not_suspending, canon);
-    cursors_add(&u->suspending, canon);
-  }
+  if (s.found)
+    cursors_set(&u->suspends, canon, SUSPENDS);
   return s.found;
 }
 

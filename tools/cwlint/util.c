@@ -66,29 +66,42 @@ void names_free(name_list *l) {
   *l = (name_list){0};
 }
 
-void cursors_add(cursor_set *s, CXCursor c) {
-  if (cursors_has(s, c))
-    return;
-  if (s->n == s->cap) {
-    s->cap = s->cap ? s->cap * 2 : 8;
-    s->v = xrealloc(s->v, s->cap * sizeof *s->v);
+/* Open addressing on clang_hashCursor, probing linearly. */
+static size_t slot_of(const cursor_map *m, CXCursor c) {
+  size_t i = clang_hashCursor(c) & (m->cap - 1);
+  while (m->values[i] && !clang_equalCursors(m->keys[i], c))
+    i = (i + 1) & (m->cap - 1);
+  return i;
+}
+
+int cursors_get(const cursor_map *m, CXCursor c) {
+  return m->cap ? m->values[slot_of(m, c)] : 0;
+}
+
+void cursors_set(cursor_map *m, CXCursor c, int value) {
+  if (2 * (m->n + 1) > m->cap) { /* kept at most half full */
+    size_t cap = m->cap ? 2 * m->cap : 16;
+    cursor_map bigger = {xrealloc(NULL, cap * sizeof *m->keys), xrealloc(NULL, cap), m->n, cap};
+    memset(bigger.values, 0, cap);
+    for (size_t i = 0; i < m->cap; i++)
+      if (m->values[i]) {
+        size_t k = slot_of(&bigger, m->keys[i]);
+        bigger.keys[k] = m->keys[i];
+        bigger.values[k] = m->values[i];
+      }
+    cursors_free(m);
+    *m = bigger;
   }
-  s->v[s->n++] = c;
+  size_t i = slot_of(m, c);
+  m->n += !m->values[i];
+  m->keys[i] = c;
+  m->values[i] = (unsigned char)value;
 }
 
-bool cursors_has(const cursor_set *s, CXCursor c) {
-  for (size_t i = 0; i < s->n; i++)
-    if (clang_equalCursors(s->v[i], c))
-      return true;
-  return false;
-}
-
-void cursors_remove(cursor_set *s, CXCursor c) {
-  for (size_t i = 0; i < s->n; i++)
-    if (clang_equalCursors(s->v[i], c)) {
-      s->v[i] = s->v[--s->n];
-      return;
-    }
+void cursors_free(cursor_map *m) {
+  free(m->keys);
+  free(m->values);
+  *m = (cursor_map){0};
 }
 
 /* ---- cursors ---------------------------------------------------------------- */
@@ -313,8 +326,7 @@ bool lint_is_await(lint_unit *u, CXCursor call) {
 }
 
 bool lint_is_task_function(lint_unit *u, CXCursor fn) {
-  CXCursor canon = clang_getCanonicalCursor(fn);
-  if (cursors_has(&u->tasks, canon))
+  if (cursors_get(&u->roles, clang_getCanonicalCursor(fn)) & ROLE_TASK)
     return true;
   CXString cs = clang_getCursorSpelling(fn);
   bool configured = names_has(&u->opt->config.tasks, clang_getCString(cs));
