@@ -1,29 +1,9 @@
 /* The event-loop blocking detector: a macrotask whose callback and drain
  * take longer than opts.blocking_ms of wall time fails the test, naming
  * the callback, as Node's event loop delay would show it in production. */
-#define _GNU_SOURCE /* dladdr */
 #include "harness_internal.h"
 
-#include <dlfcn.h>
-#include <inttypes.h>
 #include <stdio.h>
-#include <string.h>
-
-const char *harness_fn_name(cw_fn fn, char *buf, size_t size) {
-  Dl_info info;
-  void *addr = (void *)(uintptr_t)fn;
-  if (!addr || !dladdr(addr, &info)) {
-    snprintf(buf, size, "%p", addr);
-  } else if (info.dli_sname) {
-    uintptr_t offset = (uintptr_t)addr - (uintptr_t)info.dli_saddr;
-    snprintf(buf, size, offset ? "%s+0x%" PRIxPTR : "%s", info.dli_sname, offset);
-  } else {
-    const char *slash = strrchr(info.dli_fname, '/');
-    snprintf(buf, size, "%s(+0x%" PRIxPTR ")", slash ? slash + 1 : info.dli_fname,
-             (uintptr_t)addr - (uintptr_t)info.dli_fbase);
-  }
-  return buf;
-}
 
 /* What ran, in words: "on_request (a timer callback, phase timers)". */
 static const char *describe(const cw_macrotask_info *m, char *buf, size_t size) {

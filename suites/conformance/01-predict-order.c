@@ -9,10 +9,7 @@ static void script(void *arg) {
   (void)arg;
   say("A");
   cw_set_timeout(loop, 0, say, "B");
-  cw_promise *p = cw_resolved(loop, NULL);
-  p = cw_then(p, then_say, NULL, "C");
-  p = cw_then(p, then_say, NULL, "D");
-  cw_detach(p);
+  say_in_chain("C", "D", NULL);
   say("E");
 }
 

@@ -31,10 +31,7 @@ static void script(void *arg) {
   cw_detach(cw_then(cw_resolved(loop, NULL), then1, NULL, NULL));
   cw_queue_microtask(loop, say, "micro1");
   cw_next_tick(loop, tick2, NULL);
-  cw_promise *p = cw_resolved(loop, NULL);
-  p = cw_then(p, then_say, NULL, "then2");
-  p = cw_then(p, then_say, NULL, "then2b");
-  cw_detach(p);
+  say_in_chain("then2", "then2b", NULL);
   say("sync");
 }
 

@@ -37,13 +37,7 @@ static cw_result g(void *arg) {
 static void script(void *arg) {
   (void)arg;
   cw_detach(cw_spawn(loop, g, NULL));
-  cw_promise *p = cw_resolved(loop, NULL);
-  p = cw_then(p, then_say, NULL, "p1");
-  p = cw_then(p, then_say, NULL, "p2");
-  p = cw_then(p, then_say, NULL, "p3");
-  p = cw_then(p, then_say, NULL, "p4");
-  p = cw_then(p, then_say, NULL, "p5");
-  cw_detach(p);
+  say_in_chain("p1", "p2", "p3", "p4", "p5", NULL);
   say("sync end");
 }
 

@@ -31,14 +31,9 @@ static void script(void *arg) {
   cw_promise *outer = cw_promise_new(loop);
   cw_resolve_with(cw_ref(outer), cw_ref(inner));
   cw_detach(cw_then(outer, then_say, NULL, "outer"));
-  cw_promise *p = cw_resolved(loop, NULL);
-  p = cw_then(p, then_say, NULL, "j1");
-  p = cw_then(p, then_say, NULL, "j2");
-  p = cw_then(p, then_say, NULL, "j3");
-  p = cw_then(p, then_say, NULL, "j4");
-  cw_detach(p);
+  say_in_chain("j1", "j2", "j3", "j4", NULL);
   cw_detach(cw_then(cw_spawn(loop, h, NULL), then_say, NULL, "async-return-promise"));
-  p = cw_resolved(loop, NULL);
+  cw_promise *p = cw_resolved(loop, NULL);
   p = cw_then(p, return_inner, NULL, NULL);
   p = cw_then(p, then_say, NULL, "then-returns-promise");
   cw_detach(p);

@@ -24,12 +24,7 @@ static void script(void *arg) {
   cw_detach(cw_then(cw_all_settled(loop, settled_of, 2, NULL), then_say, NULL, "allSettled"));
   cw_promise *any_of[] = {cw_rejected(loop, UV_EINVAL), b};
   cw_detach(cw_then(cw_any(loop, any_of, 2), then_say, NULL, "any"));
-  cw_promise *p = cw_resolved(loop, NULL);
-  p = cw_then(p, then_say, NULL, "j1");
-  p = cw_then(p, then_say, NULL, "j2");
-  p = cw_then(p, then_say, NULL, "j3");
-  p = cw_then(p, then_say, NULL, "j4");
-  cw_detach(p);
+  say_in_chain("j1", "j2", "j3", "j4", NULL);
 }
 
 int main(void) { return twin_main(script); }

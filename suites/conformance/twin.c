@@ -1,5 +1,6 @@
 #include "twin.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 
 cw_loop *loop;
@@ -13,6 +14,16 @@ cw_result then_say(void *line, cw_result in) {
   (void)in;
   say(line);
   return cw_ok(NULL);
+}
+
+void say_in_chain(const char *label, ...) {
+  cw_promise *p = cw_resolved(loop, NULL);
+  va_list ap;
+  va_start(ap, label);
+  for (; label; label = va_arg(ap, const char *))
+    p = cw_then(p, then_say, NULL, (void *)label);
+  va_end(ap);
+  cw_detach(p);
 }
 
 int twin_main(cw_fn script) {

@@ -11,6 +11,9 @@ extern cw_loop *loop;
 void say(void *line);
 /* () => console.log(line) as a promise handler: prints and fulfils with NULL. */
 cw_result then_say(void *line, cw_result in);
+/* Promise.resolve().then(() => console.log(label))... for each label up to
+ * a NULL, one job after another: the jobs the programs measure by. */
+void say_in_chain(const char *label, ...);
 /* Runs script as the main macrotask on a fresh loop, then frees the loop.
  * Returns the exit status: 0 only when cw_run returned 0 and no promise
  * reference was left floating. */

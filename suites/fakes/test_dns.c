@@ -3,43 +3,7 @@
  * faults on "dns.resolve" by name, and bad arguments fail naming them. */
 #include <clockwork/fakes.h>
 
-#include "support.h"
-
-static cw_harness *h;
-static cw_loop *loop;
-static char record[512];
-
-static void note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void note(const char *fmt, ...) {
-  size_t n = strlen(record);
-  if (n)
-    record[n++] = ' ';
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(record + n, sizeof record - n, fmt, ap);
-  va_end(ap);
-}
-
-/* The harness, with the options *state points to (a prestate), if any;
- * failures are captured. */
-static int setup(void **state) {
-  capture_reset();
-  record[0] = '\0';
-  cw_harness_opts opts = capture_opts(0);
-  if (*state) {
-    opts = *(const cw_harness_opts *)*state;
-    opts.fail = capture_fail;
-  }
-  h = cw_harness_new(&opts);
-  loop = cw_harness_loop(h);
-  return h ? 0 : -1;
-}
-
-static int teardown(void **state) {
-  (void)state;
-  cw_harness_free(h);
-  return unchecked_failures() ? -1 : 0;
-}
+#include "harness_fixture.h"
 
 /* Resolves name: "name=addr@t" or "name:UV_X@t". */
 static void resolve(const char *name) {
@@ -47,9 +11,9 @@ static void resolve(const char *name) {
   cw_result r = cw_await(cw_dns_resolve(loop, name, addr));
   unsigned long long t = (unsigned long long)cw_clock_now(h);
   if (r.state == CW_REJECTED)
-    note("%s:%s@%llu", name, cw_err_name(r.error), t);
+    rec_fmt("%s:%s@%llu", name, cw_err_name(r.error), t);
   else
-    note("%s=%s%s@%llu", name, addr, r.value == addr ? "" : "(not the value)", t);
+    rec_fmt("%s=%s%s@%llu", name, addr, r.value == addr ? "" : "(not the value)", t);
 }
 
 static cw_result resolve_names(void *names) {
@@ -70,8 +34,8 @@ static void the_table_answers(void **state) {
   assert_int_equal(cw_fake_dns_add(h, "moved.internal", "10.0.0.1"), 0);
   assert_int_equal(cw_fake_dns_add(h, "moved.internal", "10.0.0.2"), 0); /* replaces */
   run("db.internal", "v6.internal", "moved.internal", "nowhere.internal", "DB.internal");
-  assert_string_equal(record, "db.internal=10.0.0.7@0 v6.internal=fd00::1:2:3:4@0 moved.internal=10.0.0.2@0 "
-                              "nowhere.internal:UV_EAI_NONAME@0 DB.internal:UV_EAI_NONAME@0");
+  assert_rec("db.internal=10.0.0.7@0 v6.internal=fd00::1:2:3:4@0 moved.internal=10.0.0.2@0 "
+             "nowhere.internal:UV_EAI_NONAME@0 DB.internal:UV_EAI_NONAME@0");
 }
 
 static void add_late(void *arg) {
@@ -92,7 +56,7 @@ static void rules_give_latency_and_the_table_is_read_at_the_end(void **state) {
   assert_non_null(cw_fake_rule(h, &(cw_rule_spec){.op = "dns.resolve",
                                                   .latency = {CW_LATENCY_FIXED, 30, 0}}));
   assert_int_equal(cw_harness_run(h, started_before_the_entry, NULL), 0);
-  assert_string_equal(record, "late.internal=10.0.0.9@30");
+  assert_rec("late.internal=10.0.0.9@30");
 }
 
 /* Faults by name: an error code (a short fault is one too). */
@@ -106,7 +70,7 @@ static void rules_fail_resolves_by_name(void **state) {
                                                      .fault = {CW_FAULT_ERROR, UV_EAI_AGAIN}});
   cw_fake_rule(h, &(cw_rule_spec){.op = "dns.*", .match = "b.internal", .fault = {CW_FAULT_SHORT, 0}});
   run("a.internal", "b.internal", "c.internal");
-  assert_string_equal(record, "a.internal:UV_EAI_AGAIN@5 b.internal:UV_EIO@5 c.internal=10.0.0.3@5");
+  assert_rec("a.internal:UV_EAI_AGAIN@5 b.internal:UV_EIO@5 c.internal=10.0.0.3@5");
   assert_int_equal(cw_rule_matches(timeout), 1);
 }
 
@@ -119,7 +83,7 @@ static void a_hung_resolve_waits_for_loop_free(void **state) {
   cw_fake_dns_add(h, "a.internal", "10.0.0.1");
   cw_fake_rule(h, &(cw_rule_spec){.op = "dns.resolve", .fault = {CW_FAULT_HANG, 0}});
   run("a.internal");
-  assert_string_equal(record, "");
+  assert_rec("");
   assert_int_equal(cw_io_in_flight(loop), 1);
 }
 
@@ -141,17 +105,16 @@ static void bad_arguments_fail_naming_them(void **state) {
     assert_non_null(strstr(captured.text[i], bodies[i]));
   captured.taken = captured.len;
   run("a");
-  assert_string_equal(record, "a:UV_EAI_NONAME@0");
+  assert_rec("a:UV_EAI_NONAME@0");
 }
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test_setup_teardown(the_table_answers, setup, teardown),
-    cmocka_unit_test_setup_teardown(rules_give_latency_and_the_table_is_read_at_the_end, setup, teardown),
-    cmocka_unit_test_setup_teardown(rules_fail_resolves_by_name, setup, teardown),
-    cmocka_unit_test_prestate_setup_teardown(a_hung_resolve_waits_for_loop_free, setup, teardown,
-                                             (void *)&allow_tasks),
-    cmocka_unit_test_setup_teardown(bad_arguments_fail_naming_them, setup, teardown),
+    harness_test(the_table_answers),
+    harness_test(rules_give_latency_and_the_table_is_read_at_the_end),
+    harness_test(rules_fail_resolves_by_name),
+    harness_test_with(a_hung_resolve_waits_for_loop_free, (void *)&allow_tasks),
+    harness_test(bad_arguments_fail_naming_them),
   };
   return cmocka_run_group_tests_name("fakes: dns", tests, NULL, NULL);
 }

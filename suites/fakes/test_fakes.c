@@ -7,21 +7,7 @@
 
 #include <clockwork/fakes.h>
 
-#include "support.h"
-
-static cw_loop *loop;
-static char record[512];
-
-static void note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void note(const char *fmt, ...) {
-  size_t n = strlen(record);
-  if (n)
-    record[n++] = ' ';
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(record + n, sizeof record - n, fmt, ap);
-  va_end(ap);
-}
+#include "harness_fixture.h"
 
 static pthread_t test_thread;
 static atomic_int on_pool; /* work run on another thread */
@@ -29,7 +15,7 @@ static atomic_int on_pool; /* work run on another thread */
 /* Work: recorded when it runs on the test's thread, counted elsewhere. */
 static void *work(void *arg) {
   if (pthread_equal(pthread_self(), test_thread))
-    note("%s", (const char *)arg);
+    rec_fmt("%s", (const char *)arg);
   else
     atomic_fetch_add(&on_pool, 1);
   return arg;
@@ -37,12 +23,12 @@ static void *work(void *arg) {
 
 static cw_result done(void *arg, cw_result in) {
   (void)arg;
-  note("done:%s:%s:%llu", (const char *)in.value, cw_phase_name(cw_loop_phase(loop)),
-       (unsigned long long)cw_loop_macrotask_count(loop));
+  rec_fmt("done:%s:%s:%llu", (const char *)in.value, cw_phase_name(cw_loop_phase(loop)),
+          (unsigned long long)cw_loop_macrotask_count(loop));
   return cw_ok(NULL);
 }
 
-static void say(void *arg) { note("%s", (const char *)arg); }
+static void say(void *arg) { rec_fmt("%s", (const char *)arg); }
 
 static void start_three(void *arg) {
   (void)arg;
@@ -52,33 +38,20 @@ static void start_three(void *arg) {
   cw_set_timeout(loop, 0, say, "timeout");
 }
 
-static void setup_harness(cw_harness **h, const cw_harness_opts *opts) {
-  capture_reset();
-  record[0] = '\0';
-  test_thread = pthread_self();
-  assert_non_null(*h = cw_harness_new(opts));
-  loop = cw_harness_loop(*h);
-}
-
 /* Work runs on the loop's thread at its deadline (now: no rule gives it
  * latency), in the timers phase; each completion is a poll-phase
  * macrotask of its own, in issue order, before the check phase. The 0 ms
  * timeout is due 1 ms later, as in Node when no time passed. */
 static void completions_in_order_in_the_poll_phase(void **state) {
   (void)state;
-  cw_harness *h;
-  cw_harness_opts opts = capture_opts(0);
-  setup_harness(&h, &opts);
   assert_int_equal(cw_harness_run(h, start_three, NULL), 0);
-  assert_string_equal(record, "a b c done:a:microtask:2 done:b:microtask:3 done:c:microtask:4 immediate timeout");
+  assert_rec("a b c done:a:microtask:2 done:b:microtask:3 done:c:microtask:4 immediate timeout");
   assert_int_equal(cw_clock_now(h), 1);
-  cw_harness_free(h);
-  assert_int_equal(unchecked_failures(), 0);
 }
 
 static cw_result again(void *arg, cw_result in) {
   (void)in;
-  note("first-done");
+  rec_fmt("first-done");
   cw_detach(cw_then(cw_work(loop, work, arg), done, NULL, NULL));
   cw_set_immediate(loop, say, "immediate");
   return cw_ok(NULL);
@@ -93,13 +66,8 @@ static void chain(void *arg) {
  * turn's poll phase: the immediate set beside it runs first. */
 static void started_in_a_completion_waits_a_turn(void **state) {
   (void)state;
-  cw_harness *h;
-  cw_harness_opts opts = capture_opts(0);
-  setup_harness(&h, &opts);
   assert_int_equal(cw_harness_run(h, chain, NULL), 0);
-  assert_string_equal(record, "first first-done immediate second done:second:microtask:4");
-  cw_harness_free(h);
-  assert_int_equal(unchecked_failures(), 0);
+  assert_rec("first first-done immediate second done:second:microtask:4");
 }
 
 static cw_promise *pending;
@@ -120,54 +88,44 @@ static void start_one(void *arg) {
  * armed; an operation in flight is not a timer either. */
 static void the_fakes_timer_is_not_the_tests(void **state) {
   (void)state;
-  cw_harness *h;
-  cw_harness_opts opts = capture_opts(0);
-  setup_harness(&h, &opts);
   run_as_main(start_one);
   assert_int_equal(cw_clock_timer_count(h), 0);
   assert_int_equal(cw_io_in_flight(loop), 1);
   cw_clock_run_all(h);
-  assert_string_equal(record, "x");
+  assert_rec("x");
   assert_int_equal(cw_io_in_flight(loop), 0);
   cw_release(pending);
-  cw_harness_free(h);
-  assert_int_equal(unchecked_failures(), 0);
 }
 
 /* Freed with an operation in flight: it is cancelled, nothing leaks, and
  * the promise still held is the test's floating promise. */
 static void loop_free_cancels_what_is_in_flight(void **state) {
   (void)state;
-  cw_harness *h;
-  cw_harness_opts opts = capture_opts(CW_ALLOW_FLOATING);
-  setup_harness(&h, &opts);
   run_as_main(start_one);
-  cw_harness_free(h);
-  assert_string_equal(record, "");
+  harness_close();
+  assert_rec("");
   assert_int_equal(unchecked_failures(), 0);
 }
 
 /* opts.real_io: the real backend, on libuv's threadpool. */
 static void real_io_keeps_the_real_backend(void **state) {
   (void)state;
-  cw_harness *h;
-  cw_harness_opts opts = capture_opts(0);
-  opts.real_io = true;
-  setup_harness(&h, &opts);
   assert_int_equal(cw_harness_run(h, chain, NULL), 0);
-  assert_string_equal(record, "first-done immediate done:second:microtask:4");
+  assert_rec("first-done immediate done:second:microtask:4");
   assert_int_equal(atomic_load(&on_pool), 2);
-  cw_harness_free(h);
-  assert_int_equal(unchecked_failures(), 0);
 }
 
+static const cw_harness_opts allow_floating = {.seed = CAPTURE_SEED, .allow = CW_ALLOW_FLOATING};
+static const cw_harness_opts real_io = {.seed = CAPTURE_SEED, .real_io = true};
+
 int main(void) {
+  test_thread = pthread_self();
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(completions_in_order_in_the_poll_phase),
-    cmocka_unit_test(started_in_a_completion_waits_a_turn),
-    cmocka_unit_test(the_fakes_timer_is_not_the_tests),
-    cmocka_unit_test(loop_free_cancels_what_is_in_flight),
-    cmocka_unit_test(real_io_keeps_the_real_backend),
+    harness_test(completions_in_order_in_the_poll_phase),
+    harness_test(started_in_a_completion_waits_a_turn),
+    harness_test(the_fakes_timer_is_not_the_tests),
+    harness_test_with(loop_free_cancels_what_is_in_flight, &allow_floating),
+    harness_test_with(real_io_keeps_the_real_backend, &real_io),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,6 +1,6 @@
 /* The fake file system behind the file ports: every operation and its
- * errors with exact expectations (the first three tests are those of
- * suites/io/test_fs.c on the real backend, with the same expectations),
+ * errors with exact expectations (the first three tests are the scenarios
+ * of suites/io/fs_scenarios.c, which the real backend runs too),
  * descriptors, paths, POSIX rename and unlink, effects at the deadline,
  * durability across a crash, the teardown report of a file left open, and
  * the functions that seed and inspect the tree. With the argument "bench"
@@ -12,113 +12,51 @@
 #include <clockwork/concurrency.h>
 #include <clockwork/fakes.h>
 
-#include "support.h"
+#include "fs_scenarios.h"
+#include "harness_fixture.h"
 
 #define START_MS INT64_C(1767225600000) /* the harness's default wall clock: 2026-01-01T00:00:00Z */
 
-static cw_harness *h;
-static cw_loop *loop;
-static char record[16384];
-
-static void rec(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void rec(const char *fmt, ...) {
-  size_t n = strlen(record);
-  if (n)
-    record[n++] = ' ';
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(record + n, sizeof record - n, fmt, ap);
-  va_end(ap);
-}
-
-#define assert_rec(expected) assert_string_equal(record, expected)
-
 /* The record starts with expected. */
 static void assert_rec_starts(const char *expected) {
-  if (strncmp(record, expected, strlen(expected)) != 0)
-    fail_msg("the record\n%s\ndoes not start with\n%s", record, expected);
+  if (strncmp(rec_seq(), expected, strlen(expected)) != 0)
+    fail_msg("the record\n%s\ndoes not start with\n%s", rec_seq(), expected);
 }
 
-/* ---- the fixture: a harness whose failures are captured --------------------------------- */
+/* ---- the backend of fs_scenarios.c: the fake, under the test's harness ----------------- */
 
-static int start(unsigned allow, bool real_io) {
-  capture_reset();
-  record[0] = '\0';
-  cw_harness_opts opts = capture_opts(allow);
-  opts.real_io = real_io;
-  h = cw_harness_new(&opts);
-  loop = h ? cw_harness_loop(h) : NULL;
-  return h ? 0 : -1;
+cw_loop *fs_loop(void) { return loop; }
+
+const char *fs_dir(void) { return "/t"; }
+
+void put_file(const char *name, const char *data, size_t len) {
+  assert_int_equal(cw_fake_fs_put(h, at(name), data, len), 0);
 }
 
-static int setup(void **state) {
-  (void)state;
-  return start(0, false);
+char *get_file(const char *name, size_t *len) {
+  const char *data = cw_fake_fs_get(h, at(name), len);
+  char *copy = data ? malloc(*len + 1) : NULL;
+  if (copy)
+    memcpy(copy, data, *len + 1);
+  return copy;
 }
 
-static int setup_allowing_open_files(void **state) {
-  (void)state;
-  return start(CW_ALLOW_OPEN_FILES, false);
+static int run_on_harness(cw_fn main) { return cw_harness_run(h, main, NULL); }
+
+void run_task(cw_task_fn fn, void *arg) { run_as_task(loop, run_on_harness, fn, arg); }
+
+int open_files(void) { return (int)cw_fake_fs_open_count(h); }
+
+/* The fixture of the scenarios: the harness and the test's directory. */
+static int scenario_setup(void **state) {
+  if (harness_setup(state) != 0)
+    return -1;
+  return cw_fake_fs_mkdir(h, fs_dir());
 }
 
-static int setup_real_io(void **state) {
-  (void)state;
-  return start(0, true);
-}
+#define scenario_test(fn) cmocka_unit_test_setup_teardown(fn, scenario_setup, harness_teardown)
 
-static int teardown(void **state) {
-  (void)state;
-  if (h)
-    cw_harness_free(h);
-  h = NULL;
-  return unchecked_failures() ? -1 : 0;
-}
-
-/* The next failure captured contains body (the seeding functions report
- * from inside the library, at a site of its own). */
-static void expect_failure_saying(const char *body) {
-  if (captured.taken == captured.len)
-    fail_msg("expected a failure saying\n%s\nthere was none", body);
-  const char *text = captured.text[captured.taken++];
-  if (!strstr(text, body))
-    fail_msg("expected a failure saying\n%s\ngot\n%s", body, text);
-  if (captured.taken == captured.len) /* room for the next ones */
-    capture_reset();
-}
-
-/* ---- running a task, recording what each operation gave --------------------------------- */
-
-static cw_task_fn task_fn;
-static void *task_arg;
-
-static void spawn_main(void *unused) {
-  (void)unused;
-  cw_detach(cw_spawn(loop, task_fn, task_arg));
-}
-
-static void run_task(cw_task_fn fn, void *arg) {
-  task_fn = fn;
-  task_arg = arg;
-  assert_int_equal(cw_harness_run(h, spawn_main, NULL), 0);
-  assert_int_equal(cw_loop_tasks(loop, NULL, NULL), 0);
-  assert_int_equal(cw_io_in_flight(loop), 0);
-}
-
-/* Awaits p and records "label:ok", "label:N" (counted: the value as a
- * number) or "label:UV_ENOENT"; returns the result. */
-static cw_result record_of(const char *label, cw_promise *p, bool count) {
-  cw_result r = cw_await(p);
-  if (r.state == CW_REJECTED)
-    rec("%s:%s", label, cw_err_name(r.error));
-  else if (count)
-    rec("%s:%ld", label, (long)(intptr_t)r.value);
-  else
-    rec("%s:ok", label);
-  return r;
-}
-
-static cw_result outcome(const char *label, cw_promise *p) { return record_of(label, p, false); }
-static cw_result counted(const char *label, cw_promise *p) { return record_of(label, p, true); }
+/* ---- recording what each operation gave ------------------------------------------------- */
 
 /* Opens path, recording "open:fd"; the descriptor, or -1. */
 static int opened(const char *path, int flags) {
@@ -132,7 +70,7 @@ static void read_and_show(int fd, size_t len, int64_t offset) {
   if (counted("read", cw_fs_read(loop, fd, buf, len < sizeof buf ? len : sizeof buf - 1, offset)).state ==
           CW_FULFILLED &&
       buf[0])
-    rec("%s", buf);
+    rec(buf);
 }
 
 static void put(const char *path, const char *text) {
@@ -168,174 +106,6 @@ static const char *dotted(const char *path) {
   return text;
 }
 
-/* name inside the test's directory /t; four paths can be held at once. */
-static const char *at(const char *name) {
-  static char paths[4][512];
-  static unsigned next;
-  char *p = paths[next++ % 4];
-  snprintf(p, sizeof paths[0], "/t/%s", name);
-  return p;
-}
-
-static void stat_of(const char *label, const char *path) {
-  cw_stat st = {0, 0, 0};
-  if (outcome(label, cw_fs_stat(loop, path, &st)).state != CW_FULFILLED)
-    return;
-  if (S_ISDIR(st.mode))
-    rec("dir mode=%o", (unsigned)(st.mode & 0777));
-  else
-    rec("size=%llu file mode=%o%s", (unsigned long long)st.size, (unsigned)(st.mode & 0777),
-        llabs(st.mtime_ms - (int64_t)time(NULL) * 1000) < 60000 ? "" : " (mtime is not now)");
-}
-
-static void list(const char *label, const char *path) {
-  cw_dirent *entries = (cw_dirent *)&entries; /* must be overwritten */
-  size_t n = 99;
-  cw_result r = outcome(label, cw_fs_readdir(loop, path, &entries, &n));
-  if (r.state != CW_FULFILLED)
-    return;
-  rec("n=%zu%s", n, entries == r.value ? "" : " (not the value)");
-  for (size_t i = 0; i < n; i++)
-    rec("%s%s", entries[i].name, entries[i].is_dir ? "/" : "");
-  if (n == 0 && entries)
-    rec("(entries not NULL)");
-  cw_fs_free_entries(entries, n);
-}
-
-/* ---- the real backend's expectations ----------------------------------------------------- */
-
-static cw_result file_ops(void *arg) {
-  (void)arg;
-  char buf[16];
-  cw_result r = outcome("open", cw_fs_open(loop, at("a"), O_CREAT | O_EXCL | O_RDWR, 0640));
-  int fd = (int)(intptr_t)r.value;
-  counted("write", cw_fs_write(loop, fd, "hello world", 11, -1));
-  outcome("fsync", cw_fs_fsync(loop, fd));
-  memset(buf, 0, sizeof buf);
-  counted("read", cw_fs_read(loop, fd, buf, 5, 6));
-  rec("%s", buf);
-  counted("read", cw_fs_read(loop, fd, buf, sizeof buf, 11));
-  counted("write", cw_fs_write(loop, fd, "J", 1, 0));
-  memset(buf, 0, sizeof buf);
-  counted("read", cw_fs_read(loop, fd, buf, sizeof buf, 0));
-  rec("%s", buf);
-  outcome("close", cw_fs_close(loop, fd));
-  outcome("close", cw_fs_close(loop, fd));
-  counted("read", cw_fs_read(loop, fd, buf, 1, 0));
-  outcome("open", cw_fs_open(loop, at("a"), O_CREAT | O_EXCL | O_RDWR, 0640));
-  outcome("open", cw_fs_open(loop, at("missing"), O_RDONLY, 0));
-  return cw_ok(NULL);
-}
-
-static void open_read_write_close(void **state) {
-  (void)state;
-  assert_int_equal(cw_fake_fs_mkdir(h, "/t"), 0);
-  run_task(file_ops, NULL);
-  assert_rec("open:ok write:11 fsync:ok read:5 world read:0 write:1 read:11 Jello world close:ok "
-             "close:UV_EBADF read:UV_EBADF open:UV_EEXIST open:UV_ENOENT");
-  assert_string_equal(content("/t/a"), "'Jello world'");
-}
-
-static cw_result tree_ops(void *arg) {
-  (void)arg;
-  put(at("a"), "hello world");
-  stat_of("stat", at("a"));
-  stat_of("stat", at("missing"));
-  outcome("mkdir", cw_fs_mkdir(loop, at("sub"), 0750));
-  outcome("mkdir", cw_fs_mkdir(loop, at("sub"), 0750));
-  outcome("mkdir", cw_fs_mkdir(loop, at("none/sub"), 0750));
-  stat_of("stat", at("sub"));
-  outcome("open", cw_fs_open(loop, at("sub"), O_WRONLY, 0));
-  stat_of("stat", at("a/x"));
-  outcome("rename", cw_fs_rename(loop, at("a"), at("sub/b")));
-  stat_of("stat", at("a"));
-  stat_of("stat", at("sub/b"));
-  put(at("c"), "");
-  outcome("mkdir", cw_fs_mkdir(loop, at("B"), 0700));
-  list("readdir", at(""));
-  list("readdir", at("sub"));
-  list("readdir", at("missing"));
-  list("readdir", at("c"));
-  outcome("unlink", cw_fs_unlink(loop, at("sub")));
-  outcome("rename", cw_fs_rename(loop, at("B"), at("sub")));
-  outcome("rename", cw_fs_rename(loop, at("c"), at("sub")));
-  outcome("unlink", cw_fs_unlink(loop, at("sub/b")));
-  outcome("unlink", cw_fs_unlink(loop, at("sub/b")));
-  list("readdir", at("sub"));
-  outcome("rename", cw_fs_rename(loop, at("B"), at("sub")));
-  list("readdir", at(""));
-  return cw_ok(NULL);
-}
-
-static void stat_mkdir_rename_unlink_readdir(void **state) {
-  (void)state;
-  assert_int_equal(cw_fake_fs_mkdir(h, "/t"), 0);
-  run_task(tree_ops, NULL);
-  assert_rec("stat:ok size=11 file mode=644 stat:UV_ENOENT mkdir:ok mkdir:UV_EEXIST mkdir:UV_ENOENT "
-             "stat:ok dir mode=750 open:UV_EISDIR stat:UV_ENOTDIR rename:ok stat:UV_ENOENT "
-             "stat:ok size=11 file mode=644 mkdir:ok "
-             "readdir:ok n=3 B/ c sub/ readdir:ok n=1 b readdir:UV_ENOENT readdir:UV_ENOTDIR "
-             "unlink:UV_EISDIR rename:UV_ENOTEMPTY rename:UV_EISDIR unlink:ok unlink:UV_ENOENT readdir:ok n=0 "
-             "rename:ok readdir:ok n=2 c sub/");
-}
-
-typedef struct whole {
-  char *data;
-  size_t len;
-  size_t size;
-  char *pattern;
-} whole;
-
-static void read_back(whole *w, const char *label, const char *name) {
-  w->data = NULL;
-  w->len = 12345;
-  cw_result r = outcome(label, cw_fs_read_file(loop, at(name), &w->data, &w->len));
-  if (r.state != CW_FULFILLED)
-    return;
-  rec("len=%zu%s%s", w->len, r.value == w->data ? "" : " (not the value)", w->data[w->len] ? " (no NUL)" : "");
-}
-
-static cw_result whole_ops(void *arg) {
-  whole *w = arg;
-  outcome("write_file", cw_fs_write_file(loop, at("big"), w->pattern, w->size));
-  read_back(w, "read_file", "big");
-  rec("%s", w->len == w->size && memcmp(w->data, w->pattern, w->size) == 0 ? "same" : "different");
-  free(w->data);
-  outcome("write_file", cw_fs_write_file(loop, at("big"), "short", 5));
-  read_back(w, "read_file", "big");
-  rec("%s", w->data);
-  free(w->data);
-  outcome("write_file", cw_fs_write_file(loop, at("empty"), NULL, 0));
-  read_back(w, "read_file", "empty");
-  free(w->data);
-  read_back(w, "read_file", "missing");
-  read_back(w, "read_file", "");
-  outcome("write_file", cw_fs_write_file(loop, at("no/such"), "x", 1));
-  outcome("write_file", cw_fs_write_file(loop, at(""), "x", 1));
-  return cw_ok(NULL);
-}
-
-/* Over a megabyte: several reads and writes of Node's 512 KiB chunks. */
-static void read_file_write_file_round_trip(void **state) {
-  (void)state;
-  whole w = {.size = (1 << 20) + 3};
-  w.pattern = malloc(w.size);
-  for (size_t i = 0; i < w.size; i++)
-    w.pattern[i] = (char)(i * 7 + i / 251);
-  assert_int_equal(cw_fake_fs_mkdir(h, "/t"), 0);
-  run_task(whole_ops, &w);
-  assert_int_equal(cw_fake_fs_open_count(h), 0);
-  assert_rec("write_file:ok read_file:ok len=1048579 same write_file:ok read_file:ok len=5 short "
-             "write_file:ok read_file:ok len=0 read_file:UV_ENOENT read_file:UV_EISDIR "
-             "write_file:UV_ENOENT write_file:UV_EISDIR");
-  size_t len;
-  const char *data = cw_fake_fs_get(h, "/t/big", &len);
-  assert_non_null(data);
-  assert_int_equal(len, 5);
-  assert_memory_equal(data, "short", 6);
-  free(w.pattern);
-}
-
 /* ---- descriptors --------------------------------------------------------------------------- */
 
 static cw_result descriptor_ops(void *arg) {
@@ -344,7 +114,7 @@ static cw_result descriptor_ops(void *arg) {
   int rd = opened("/d/f", O_RDONLY), wr = opened("/d/f", O_WRONLY), ap = opened("/d/f", O_RDWR | O_APPEND);
   outcome("close", cw_fs_close(loop, wr));
   wr = opened("/d/g", O_CREAT | O_WRONLY); /* the lowest free again */
-  rec("open_count=%zu", cw_fake_fs_open_count(h));
+  rec_fmt("open_count=%zu", cw_fake_fs_open_count(h));
   /* the current position moves; a read at an offset leaves it */
   read_and_show(rd, 4, -1);
   read_and_show(rd, 4, -1);
@@ -358,7 +128,7 @@ static cw_result descriptor_ops(void *arg) {
   /* a write past the end leaves zeros before it; one at an offset leaves the position */
   counted("write", cw_fs_write(loop, wr, "xy", 2, 3));
   counted("write", cw_fs_write(loop, wr, "z", 1, -1));
-  rec("g=%s", dotted("/d/g"));
+  rec_fmt("g=%s", dotted("/d/g"));
   /* the wrong direction, descriptors never open or closed */
   counted("write", cw_fs_write(loop, rd, "x", 1, 0));
   read_and_show(wr, 1, 0);
@@ -468,16 +238,16 @@ static cw_result rename_ops(void *arg) {
   put("/r/b", "old");
   int fd = opened("/r/b", O_RDONLY);
   outcome("rename", cw_fs_rename(loop, "/r/a", "/r/b"));
-  rec("b=%s a=%s", content("/r/b"), content("/r/a"));
+  rec_fmt("b=%s a=%s", content("/r/b"), content("/r/a"));
   read_and_show(fd, 8, 0);
   outcome("close", cw_fs_close(loop, fd));
   outcome("rename", cw_fs_rename(loop, "/r/b", "/r/b"));
-  rec("b=%s", content("/r/b"));
+  rec_fmt("b=%s", content("/r/b"));
   /* a directory replaces an empty directory, with what it holds */
   put("/r/d1/x", "x");
   assert_int_equal(cw_fake_fs_mkdir(h, "/r/d2"), 0);
   outcome("rename", cw_fs_rename(loop, "/r/d1", "/r/d2"));
-  rec("d1=%s d2/x=%s", kind("/r/d1"), kind("/r/d2/x"));
+  rec_fmt("d1=%s d2/x=%s", kind("/r/d1"), kind("/r/d2/x"));
   /* what cannot be */
   outcome("rename", cw_fs_rename(loop, "/r/d2", "/r/d2/sub"));
   outcome("rename", cw_fs_rename(loop, "/r/d2", "/r/d2"));
@@ -520,13 +290,13 @@ static cw_result unlink_ops(void *arg) {
   outcome("unlink", cw_fs_unlink(loop, "/u/f"));
   stat_of("stat", "/u/f");
   list("readdir", "/u");
-  rec("f=%s", kind("/u/f"));
+  rec_fmt("f=%s", kind("/u/f"));
   read_and_show(fd, 8, 0);
   counted("write", cw_fs_write(loop, fd, "DATA", 4, 0));
   read_and_show(fd, 8, 0);
-  rec("open_count=%zu", cw_fake_fs_open_count(h));
+  rec_fmt("open_count=%zu", cw_fake_fs_open_count(h));
   outcome("close", cw_fs_close(loop, fd));
-  rec("open_count=%zu", cw_fake_fs_open_count(h));
+  rec_fmt("open_count=%zu", cw_fake_fs_open_count(h));
   fd = opened("/u/f", O_CREAT | O_RDWR);
   read_and_show(fd, 8, 0);
   outcome("close", cw_fs_close(loop, fd));
@@ -547,7 +317,7 @@ static void unlinking_an_open_file_keeps_it_for_its_descriptor(void **state) {
 static void mtime_of(const char *label, const char *path) {
   cw_stat st = {0, 0, 0};
   if (outcome(label, cw_fs_stat(loop, path, &st)).state == CW_FULFILLED)
-    rec("%s=+%lld", label, (long long)(st.mtime_ms - START_MS));
+    rec_fmt("%s=+%lld", label, (long long)(st.mtime_ms - START_MS));
 }
 
 static cw_result mode_ops(void *arg) {
@@ -592,12 +362,12 @@ static cw_result effect_ops(void *arg) {
   cw_promise *s1 = cw_fs_stat(loop, "/e/g", &before);
   cw_promise *m = cw_fs_mkdir(loop, "/e/g", 0755);
   cw_promise *s2 = cw_fs_stat(loop, "/e/g", &after);
-  rec("f=%s g=%s", content("/e/f"), kind("/e/g"));
+  rec_fmt("f=%s g=%s", content("/e/f"), kind("/e/g"));
   outcome("stat", s1);
   outcome("mkdir", m);
   outcome("stat", s2);
   outcome("write_file", w);
-  rec("f=%s", content("/e/f"));
+  rec_fmt("f=%s", content("/e/f"));
   return cw_ok(NULL);
 }
 
@@ -613,7 +383,7 @@ static void operations_take_effect_when_they_complete(void **state) {
  * second 10 ms (rules on the first and second fs.write), so the first
  * lands last and its bytes stay. */
 static cw_result note_write(void *label, cw_result in) {
-  rec("%s:%ld@%llu f=%s", (const char *)label, (long)(intptr_t)in.value, (unsigned long long)cw_clock_now(h),
+  rec_fmt("%s:%ld@%llu f=%s", (const char *)label, (long)(intptr_t)in.value, (unsigned long long)cw_clock_now(h),
       content("/l/f"));
   return cw_ok(NULL);
 }
@@ -654,19 +424,19 @@ static cw_result short_ops(void *arg) {
   int fd = opened("/short/ten", O_RDWR);
   char buf[16] = {0};
   size_t n = (size_t)(intptr_t)cw_await(cw_fs_read(loop, fd, buf, 10, 0)).value;
-  rec("read:%s", n >= 1 && n <= 9 && memcmp(buf, "0123456789", n) == 0 && !buf[n] ? "short" : "wrong");
+  rec_fmt("read:%s", n >= 1 && n <= 9 && memcmp(buf, "0123456789", n) == 0 && !buf[n] ? "short" : "wrong");
   counted("read", cw_fs_read(loop, fd, buf, 1, 0));
   size_t k = (size_t)(intptr_t)cw_await(cw_fs_write(loop, fd, "abcdefgh", 8, 0)).value;
   const char *now = cw_fake_fs_get(h, "/short/ten", NULL);
-  rec("write:%s", k >= 1 && k <= 7 && memcmp(now, "abcdefgh", k) == 0 && strcmp(now + k, &"0123456789"[k]) == 0
+  rec_fmt("write:%s", k >= 1 && k <= 7 && memcmp(now, "abcdefgh", k) == 0 && strcmp(now + k, &"0123456789"[k]) == 0
                       ? "short"
                       : "wrong");
   outcome("close", cw_fs_close(loop, fd));
   outcome("write_file", cw_fs_write_file(loop, at("big"), w->pattern, w->size));
   read_back(w, "read_file", "big");
-  rec("%s", w->len == w->size && memcmp(w->data, w->pattern, w->size) == 0 ? "same" : "different");
+  rec_fmt("%s", w->len == w->size && memcmp(w->data, w->pattern, w->size) == 0 ? "same" : "different");
   free(w->data);
-  rec("(n=%zu k=%zu)", n, k); /* the same seed gives the same counts */
+  rec_fmt("(n=%zu k=%zu)", n, k); /* the same seed gives the same counts */
   return cw_ok(NULL);
 }
 
@@ -676,11 +446,11 @@ static void short_faults_move_fewer_bytes(void **state) {
   w.pattern = malloc(w.size);
   for (size_t i = 0; i < w.size; i++)
     w.pattern[i] = (char)(i * 3 + i / 127);
-  static char first[sizeof record];
+  char *first = NULL;
   for (int run = 0; run < 2; run++) {
     if (run) { /* again, on a new harness with the same seed */
-      assert_int_equal(teardown(NULL), 0);
-      assert_int_equal(start(0, false), 0);
+      assert_int_equal(harness_teardown(NULL), 0);
+      assert_int_equal(harness_open(capture_opts(0)), 0);
     }
     assert_int_equal(cw_fake_fs_mkdir(h, "/t"), 0);
     cw_rule *reads = cw_fake_rule(h, &(cw_rule_spec){.op = "fs.read", .fault = {CW_FAULT_SHORT, 0}});
@@ -691,9 +461,11 @@ static void short_faults_move_fewer_bytes(void **state) {
     assert_true(cw_rule_applied(writes) > 4);
     assert_int_equal(cw_rule_applied(reads), cw_rule_matches(reads));
     if (run)
-      assert_string_equal(record, first);
-    strcpy(first, record);
+      assert_string_equal(rec_seq(), first);
+    free(first);
+    first = strdup(rec_seq());
   }
+  free(first);
   free(w.pattern);
 }
 
@@ -715,22 +487,22 @@ static cw_result crash_ops(void *arg) {
   /* the safe way: write a temporary file, fsync it, rename it over */
   replace("/c/config.tmp", "/c/config", "v2", true);
   cw_fake_fs_crash(h);
-  rec("config=%s tmp=%s", content("/c/config"), content("/c/config.tmp"));
+  rec_fmt("config=%s tmp=%s", content("/c/config"), content("/c/config.tmp"));
   /* without the fsync the rename survives, the data does not */
   replace("/c/config.tmp", "/c/config", "v3", false);
   cw_fake_fs_crash(h);
-  rec("config=%s", content("/c/config"));
+  rec_fmt("config=%s", content("/c/config"));
   /* a file keeps what its last fsync saw; descriptors stay open */
   put("/c/log", "base");
   int fd = opened("/c/log", O_WRONLY | O_APPEND);
   counted("write", cw_fs_write(loop, fd, "+1", 2, -1));
   outcome("fsync", cw_fs_fsync(loop, fd));
   counted("write", cw_fs_write(loop, fd, "+2", 2, -1));
-  rec("log=%s", content("/c/log"));
+  rec_fmt("log=%s", content("/c/log"));
   cw_fake_fs_crash(h);
-  rec("log=%s open_count=%zu", content("/c/log"), cw_fake_fs_open_count(h));
+  rec_fmt("log=%s open_count=%zu", content("/c/log"), cw_fake_fs_open_count(h));
   counted("write", cw_fs_write(loop, fd, "+3", 2, -1));
-  rec("log=%s", content("/c/log"));
+  rec_fmt("log=%s", content("/c/log"));
   outcome("close", cw_fs_close(loop, fd));
   /* writes through O_DSYNC are synced as made; a truncation is lost like a write */
   fd = opened("/c/d", O_CREAT | O_WRONLY | O_DSYNC);
@@ -738,15 +510,15 @@ static cw_result crash_ops(void *arg) {
   outcome("close", cw_fs_close(loop, fd));
   put("/c/t", "keep");
   outcome("close", cw_fs_close(loop, opened("/c/t", O_WRONLY | O_TRUNC)));
-  rec("t=%s", content("/c/t"));
+  rec_fmt("t=%s", content("/c/t"));
   cw_fake_fs_crash(h);
-  rec("d=%s t=%s", content("/c/d"), content("/c/t"));
+  rec_fmt("d=%s t=%s", content("/c/d"), content("/c/t"));
   /* a file never synced comes back empty; its name stays */
   fd = opened("/c/n", O_CREAT | O_WRONLY);
   counted("write", cw_fs_write(loop, fd, "lost", 4, -1));
   outcome("close", cw_fs_close(loop, fd));
   cw_fake_fs_crash(h);
-  rec("n=%s", content("/c/n"));
+  rec_fmt("n=%s", content("/c/n"));
   return cw_ok(NULL);
 }
 
@@ -774,7 +546,7 @@ static cw_result leave_two_open(void *arg) {
   size_t len;
   outcome("read_file", cw_fs_read_file(loop, "/o/a", &data, &len));
   free(data);
-  rec("open_count=%zu", cw_fake_fs_open_count(h));
+  rec_fmt("open_count=%zu", cw_fake_fs_open_count(h));
   return cw_ok(NULL);
 }
 
@@ -834,27 +606,27 @@ static void put_mkdir_get_and_type(void **state) {
   assert_int_equal(unchecked_failures(), 0);
   /* what cannot be done fails the test and changes nothing */
   assert_int_equal(cw_fake_fs_mkdir(h, "/s/a/b/c"), UV_EEXIST);
-  expect_failure_saying("cw_fake_fs_mkdir: /s/a/b/c: file already exists (UV_EEXIST)");
+  expect_failure_with("cw_fake_fs_mkdir: /s/a/b/c: file already exists (UV_EEXIST)", NULL);
   assert_int_equal(cw_fake_fs_mkdir(h, "/s/a/b/c/d"), UV_ENOTDIR);
-  expect_failure_saying("cw_fake_fs_mkdir: /s/a/b/c/d: not a directory (UV_ENOTDIR)");
+  expect_failure_with("cw_fake_fs_mkdir: /s/a/b/c/d: not a directory (UV_ENOTDIR)", NULL);
   assert_int_equal(cw_fake_fs_put(h, "/s/a", "x", 1), UV_EISDIR);
-  expect_failure_saying("cw_fake_fs_put: /s/a: illegal operation on a directory (UV_EISDIR)");
+  expect_failure_with("cw_fake_fs_put: /s/a: illegal operation on a directory (UV_EISDIR)", NULL);
   assert_int_equal(cw_fake_fs_put(h, "/s/a/b/c/d", "x", 1), UV_ENOTDIR);
-  expect_failure_saying("cw_fake_fs_put: /s/a/b/c/d: not a directory (UV_ENOTDIR)");
+  expect_failure_with("cw_fake_fs_put: /s/a/b/c/d: not a directory (UV_ENOTDIR)", NULL);
   assert_int_equal(cw_fake_fs_put(h, "/s/new/", "x", 1), UV_EISDIR);
-  expect_failure_saying("cw_fake_fs_put: /s/new/: illegal operation on a directory (UV_EISDIR)");
+  expect_failure_with("cw_fake_fs_put: /s/new/: illegal operation on a directory (UV_EISDIR)", NULL);
   assert_int_equal(cw_fake_fs_put(h, "s/rel", "x", 1), UV_EINVAL);
-  expect_failure_saying("cw_fake_fs_put: path \"s/rel\" is not absolute");
+  expect_failure_with("cw_fake_fs_put: path \"s/rel\" is not absolute", NULL);
   assert_int_equal(cw_fake_fs_put(h, NULL, "x", 1), UV_EINVAL);
-  expect_failure_saying("cw_fake_fs_put: path is NULL");
+  expect_failure_with("cw_fake_fs_put: path is NULL", NULL);
   assert_int_equal(cw_fake_fs_put(h, "/s/n", NULL, 3), UV_EINVAL);
-  expect_failure_saying("cw_fake_fs_put: data is NULL and len is 3");
+  expect_failure_with("cw_fake_fs_put: data is NULL and len is 3", NULL);
   assert_int_equal(cw_fake_fs_mkdir(h, ""), UV_EINVAL);
-  expect_failure_saying("cw_fake_fs_mkdir: path \"\" is not absolute");
+  expect_failure_with("cw_fake_fs_mkdir: path \"\" is not absolute", NULL);
   assert_null(cw_fake_fs_get(h, "rel", NULL));
-  expect_failure_saying("cw_fake_fs_get: path \"rel\" is not absolute");
+  expect_failure_with("cw_fake_fs_get: path \"rel\" is not absolute", NULL);
   assert_int_equal(cw_fake_fs_type(h, NULL), 0);
-  expect_failure_saying("cw_fake_fs_type: path is NULL");
+  expect_failure_with("cw_fake_fs_type: path is NULL", NULL);
   assert_string_equal(kind("/s/n"), "none");
   assert_string_equal(kind("/s/new"), "none");
   assert_string_equal(cw_fake_fs_get(h, "/s/a/b/c", NULL), "replaced");
@@ -865,17 +637,17 @@ static void a_harness_with_real_io_has_no_fake_files(void **state) {
   (void)state;
   const char *no_fakes = "this harness has no fakes (opts.real_io is set)";
   assert_int_equal(cw_fake_fs_put(h, "/x", "x", 1), UV_EINVAL);
-  expect_failure_saying(no_fakes);
+  expect_failure_with(no_fakes, NULL);
   assert_int_equal(cw_fake_fs_mkdir(h, "/x"), UV_EINVAL);
-  expect_failure_saying(no_fakes);
+  expect_failure_with(no_fakes, NULL);
   assert_null(cw_fake_fs_get(h, "/x", NULL));
-  expect_failure_saying(no_fakes);
+  expect_failure_with(no_fakes, NULL);
   assert_int_equal(cw_fake_fs_type(h, "/"), 0);
-  expect_failure_saying(no_fakes);
+  expect_failure_with(no_fakes, NULL);
   cw_fake_fs_crash(h);
-  expect_failure_saying(no_fakes);
+  expect_failure_with(no_fakes, NULL);
   assert_int_equal(cw_fake_fs_open_count(h), 0);
-  expect_failure_saying(no_fakes);
+  expect_failure_with(no_fakes, NULL);
 }
 
 /* ---- large directories -------------------------------------------------------------------------- */
@@ -896,7 +668,7 @@ static cw_result thin_out(void *arg) {
   for (int size = 6; size <= MANY; size *= 2)
     for (int i = size - 1; i >= 0; i--)
       if (i % 3 && cw_await(cw_fs_unlink(loop, many_path(size, i))).state != CW_FULFILLED)
-        rec("unlink %s failed", many_path(size, i));
+        rec_fmt("unlink %s failed", many_path(size, i));
   list("readdir", "/many3072");
   return cw_ok(NULL);
 }
@@ -962,9 +734,11 @@ static cw_result bench_ops(void *arg) {
   return cw_ok(NULL);
 }
 
+static void spawn_bench(void *big) { cw_detach(cw_spawn(loop, bench_ops, big)); }
+
 /* 100k small files put, listed; a 100 MB file written and read through the ports. */
 static int bench(void) {
-  if (start(0, false) < 0)
+  if (harness_open(capture_opts(0)) < 0)
     return 1;
   struct timespec t0;
   clock_start(&t0);
@@ -980,37 +754,37 @@ static int bench(void) {
     return 1;
   for (size_t i = 0; i < BENCH_BIG; i++)
     big[i] = (char)(i * 7 + i / 251);
-  task_fn = bench_ops;
-  task_arg = big;
-  int rc = cw_harness_run(h, spawn_main, NULL);
+  int rc = cw_harness_run(h, spawn_bench, big);
   free(big);
-  cw_harness_free(h);
+  harness_close();
   printf("peak RSS: %ld MiB\n", peak_rss_kib() / 1024);
   return rc != 0 || !bench_ok || captured.len != 0;
 }
+
+static const cw_harness_opts allow_open_files = {.seed = CAPTURE_SEED, .allow = CW_ALLOW_OPEN_FILES};
+static const cw_harness_opts real_io = {.seed = CAPTURE_SEED, .real_io = true};
 
 int main(int argc, char **argv) {
   if (argc == 2 && strcmp(argv[1], "bench") == 0)
     return bench();
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test_setup_teardown(open_read_write_close, setup, teardown),
-      cmocka_unit_test_setup_teardown(stat_mkdir_rename_unlink_readdir, setup, teardown),
-      cmocka_unit_test_setup_teardown(read_file_write_file_round_trip, setup, teardown),
-      cmocka_unit_test_setup_teardown(descriptors_are_the_lowest_free_from_3_with_positions_and_flags, setup,
-                                      teardown),
-      cmocka_unit_test_setup_teardown(paths_are_absolute_and_resolved, setup, teardown),
-      cmocka_unit_test_setup_teardown(rename_follows_posix, setup, teardown),
-      cmocka_unit_test_setup_teardown(unlinking_an_open_file_keeps_it_for_its_descriptor, setup, teardown),
-      cmocka_unit_test_setup_teardown(modes_and_times, setup, teardown),
-      cmocka_unit_test_setup_teardown(operations_take_effect_when_they_complete, setup, teardown),
-      cmocka_unit_test_setup_teardown(writes_take_effect_in_deadline_order, setup, teardown),
-      cmocka_unit_test_setup_teardown(short_faults_move_fewer_bytes, setup, teardown),
-      cmocka_unit_test_setup_teardown(a_crash_keeps_what_was_synced, setup, teardown),
-      cmocka_unit_test_setup_teardown(teardown_reports_each_file_left_open, setup, teardown),
-      cmocka_unit_test_setup_teardown(files_left_open_when_allowed, setup_allowing_open_files, teardown),
-      cmocka_unit_test_setup_teardown(put_mkdir_get_and_type, setup, teardown),
-      cmocka_unit_test_setup_teardown(a_harness_with_real_io_has_no_fake_files, setup_real_io, teardown),
-      cmocka_unit_test_setup_teardown(large_directories_keep_every_name, setup, teardown),
+      scenario_test(open_read_write_close),
+      scenario_test(stat_mkdir_rename_unlink_readdir),
+      scenario_test(read_file_write_file_round_trip),
+      harness_test(descriptors_are_the_lowest_free_from_3_with_positions_and_flags),
+      harness_test(paths_are_absolute_and_resolved),
+      harness_test(rename_follows_posix),
+      harness_test(unlinking_an_open_file_keeps_it_for_its_descriptor),
+      harness_test(modes_and_times),
+      harness_test(operations_take_effect_when_they_complete),
+      harness_test(writes_take_effect_in_deadline_order),
+      harness_test(short_faults_move_fewer_bytes),
+      harness_test(a_crash_keeps_what_was_synced),
+      harness_test(teardown_reports_each_file_left_open),
+      harness_test_with(files_left_open_when_allowed, &allow_open_files),
+      harness_test(put_mkdir_get_and_type),
+      harness_test_with(a_harness_with_real_io_has_no_fake_files, &real_io),
+      harness_test(large_directories_keep_every_name),
   };
   return cmocka_run_group_tests_name("fakes: files", tests, NULL, NULL);
 }

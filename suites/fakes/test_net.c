@@ -5,22 +5,7 @@
  * time ("read:\"ping\"@60"). */
 #include <clockwork/fakes.h>
 
-#include "support.h"
-
-static cw_harness *h;
-static cw_loop *loop;
-static char record[2048];
-
-static void note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void note(const char *fmt, ...) {
-  size_t n = strlen(record);
-  if (n)
-    record[n++] = ' ';
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(record + n, sizeof record - n, fmt, ap);
-  va_end(ap);
-}
+#include "harness_fixture.h"
 
 static unsigned long long now(void) { return (unsigned long long)cw_clock_now(h); }
 
@@ -28,11 +13,11 @@ static unsigned long long now(void) { return (unsigned long long)cw_clock_now(h)
 static cw_result outcome(const char *label, cw_promise *p, bool count) {
   cw_result r = cw_await(p);
   if (r.state == CW_REJECTED)
-    note("%s:%s@%llu", label, cw_err_name(r.error), now());
+    rec_fmt("%s:%s@%llu", label, cw_err_name(r.error), now());
   else if (count)
-    note("%s:%zu@%llu", label, (size_t)(uintptr_t)r.value, now());
+    rec_fmt("%s:%zu@%llu", label, (size_t)(uintptr_t)r.value, now());
   else
-    note("%s:ok@%llu", label, now());
+    rec_fmt("%s:ok@%llu", label, now());
   return r;
 }
 #define done(label, p) outcome(label, p, false)
@@ -43,11 +28,11 @@ static void read_text(const char *label, cw_socket *s, size_t len) {
   char buf[64] = {0};
   cw_result r = cw_await(cw_tcp_read(s, buf, len));
   if (r.state == CW_REJECTED)
-    note("%s:%s@%llu", label, cw_err_name(r.error), now());
+    rec_fmt("%s:%s@%llu", label, cw_err_name(r.error), now());
   else if (!r.value)
-    note("%s:0@%llu", label, now());
+    rec_fmt("%s:0@%llu", label, now());
   else
-    note("%s:\"%s\"@%llu", label, buf, now());
+    rec_fmt("%s:\"%s\"@%llu", label, buf, now());
 }
 
 static void spawn_all(void *tasks) {
@@ -56,31 +41,6 @@ static void spawn_all(void *tasks) {
 }
 /* Runs the tasks (started in this order) until nothing is left. */
 #define run(...) assert_int_equal(cw_harness_run(h, spawn_all, (cw_task_fn[]){__VA_ARGS__, NULL}), 0)
-
-/* The harness, with the options *state points to (a prestate), if any;
- * failures are captured. */
-static int setup(void **state) {
-  capture_reset();
-  record[0] = '\0';
-  cw_harness_opts opts = capture_opts(0);
-  if (*state) {
-    opts = *(const cw_harness_opts *)*state;
-    opts.fail = capture_fail;
-  }
-  h = cw_harness_new(&opts);
-  loop = cw_harness_loop(h);
-  return h ? 0 : -1;
-}
-
-static int teardown(void **state) {
-  (void)state;
-  cw_harness_free(h); /* a test that checks teardown's failures frees h itself */
-  h = NULL;
-  return unchecked_failures() ? -1 : 0;
-}
-
-#define net_test(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
-#define net_test_with(fn, opts) cmocka_unit_test_prestate_setup_teardown(fn, setup, teardown, (void *)(opts))
 
 /* Frees the harness here, so that its teardown's failures name this line. */
 static int free_harness(void) {
@@ -104,7 +64,7 @@ static void connect_is_refused_after_the_round_trip(void **state) {
   (void)state;
   cw_fake_net_latency(h, "db", 20);
   run(connect_to_nobody);
-  assert_string_equal(record, "local:UV_ECONNREFUSED@0 db:UV_ECONNREFUSED@40");
+  assert_rec("local:UV_ECONNREFUSED@0 db:UV_ECONNREFUSED@40");
 }
 
 static cw_socket *listener, *client, *server;
@@ -138,9 +98,9 @@ static void echo_takes_the_latency_each_way(void **state) {
   (void)state;
   cw_fake_net_latency(h, "db", 20);
   run(echo_server, echo_client);
-  assert_string_equal(record, "listen:ok@0 connect:ok@40 accept:ok@40 write:4@40 server-read:4@60 "
-                              "server-write:4@60 read:\"ping\"@80 close:ok@80 server-read:0@100 "
-                              "server-close:ok@100 listener-close:ok@100");
+  assert_rec("listen:ok@0 connect:ok@40 accept:ok@40 write:4@40 server-read:4@60 "
+             "server-write:4@60 read:\"ping\"@80 close:ok@80 server-read:0@100 "
+             "server-close:ok@100 listener-close:ok@100");
 }
 
 static int ports[3];
@@ -160,7 +120,7 @@ static cw_result ephemeral(void *arg) {
   done("connect", cw_tcp_connect(loop, "local", ports[0], &connected));
   done("full", cw_tcp_connect(loop, "local", ports[0], NULL));
   done("accept", cw_tcp_accept(a, &accepted));
-  note("accepted-port:%d", cw_tcp_port(accepted));
+  rec_fmt("accepted-port:%d", cw_tcp_port(accepted));
   done("close", cw_tcp_close(accepted));
   done("close", cw_tcp_close(connected));
   done("close", cw_tcp_close(a));
@@ -174,9 +134,9 @@ static cw_result ephemeral(void *arg) {
 static void listen_on_port_0_takes_ephemeral_ports(void **state) {
   (void)state;
   run(ephemeral);
-  assert_string_equal(record, "listen:ok@0 listen:ok@0 taken:UV_EADDRINUSE@0 other-host:ok@0 connect:ok@0 "
-                              "full:UV_ECONNREFUSED@0 accept:ok@0 accepted-port:49152 close:ok@0 close:ok@0 "
-                              "close:ok@0 close:ok@0 close:ok@0");
+  assert_rec("listen:ok@0 listen:ok@0 taken:UV_EADDRINUSE@0 other-host:ok@0 connect:ok@0 "
+             "full:UV_ECONNREFUSED@0 accept:ok@0 accepted-port:49152 close:ok@0 close:ok@0 "
+             "close:ok@0 close:ok@0 close:ok@0");
   assert_int_equal(ports[0], 49152);
   assert_int_equal(ports[1], 49153);
   assert_int_equal(ports[2], 49152);
@@ -217,8 +177,8 @@ static void bytes_arrive_in_order_and_reads_take_what_is_there(void **state) {
   (void)state;
   cw_fake_net_latency(h, "db", 10);
   run(in_order);
-  assert_string_equal(record, "listen:ok@0 connect:ok@20 accept:ok@20 write:6@20 write:5@20 read:\"hell\"@70 "
-                              "read:\"o world\"@70 close:ok@70 close:ok@70 close:ok@70");
+  assert_rec("listen:ok@0 connect:ok@20 accept:ok@20 write:6@20 write:5@20 read:\"hell\"@70 "
+             "read:\"o world\"@70 close:ok@70 close:ok@70 close:ok@70");
 }
 
 static cw_result shut(void *arg) {
@@ -242,20 +202,20 @@ static void shutdown_ends_the_stream_and_later_writes_fail(void **state) {
   (void)state;
   cw_fake_net_latency(h, "db", 10);
   run(shut);
-  assert_string_equal(record, "listen:ok@0 connect:ok@20 accept:ok@20 write:3@20 shutdown:ok@20 "
-                              "late-write:UV_EPIPE@20 again:UV_ENOTCONN@20 read:\"bye\"@30 read:0@30 "
-                              "reply:2@30 client-read:\"ok\"@40 close:ok@40 close:ok@40 close:ok@40");
+  assert_rec("listen:ok@0 connect:ok@20 accept:ok@20 write:3@20 shutdown:ok@20 "
+             "late-write:UV_EPIPE@20 again:UV_ENOTCONN@20 read:\"bye\"@30 read:0@30 "
+             "reply:2@30 client-read:\"ok\"@40 close:ok@40 close:ok@40 close:ok@40");
 }
 
 /* ---- close ---------------------------------------------------------------------------- */
 
-static void say(void *label) { note("%s@%llu", (const char *)label, now()); }
+static void say(void *label) { rec_fmt("%s@%llu", (const char *)label, now()); }
 
 static cw_result noted(void *label, cw_result in) {
   if (in.state == CW_REJECTED)
-    note("%s:%s@%llu", (const char *)label, cw_err_name(in.error), now());
+    rec_fmt("%s:%s@%llu", (const char *)label, cw_err_name(in.error), now());
   else
-    note("%s:ok@%llu", (const char *)label, now());
+    rec_fmt("%s:ok@%llu", (const char *)label, now());
   return cw_ok(NULL);
 }
 
@@ -286,17 +246,17 @@ static void close_cancels_pending_operations_in_the_close_phase(void **state) {
   (void)state;
   cw_fake_net_latency(h, "db", 10);
   run(close_pending);
-  assert_string_equal(record, "listen:ok@0 connect:ok@20 accept:ok@20 immediate@20 accept:UV_ECANCELED@20 "
-                              "close-listener:ok@20 read:UV_ECANCELED@20 close-server:ok@20 all:ok@20 "
-                              "timeout@21 client-read:0@30 close:ok@30");
+  assert_rec("listen:ok@0 connect:ok@20 accept:ok@20 immediate@20 accept:UV_ECANCELED@20 "
+             "close-listener:ok@20 read:UV_ECANCELED@20 close-server:ok@20 all:ok@20 "
+             "timeout@21 client-read:0@30 close:ok@30");
 }
 
 /* ---- resets ------------------------------------------------------------------------------ */
 
 static void reset_db(void *arg) {
   (void)arg;
-  note("reset:%zu@%llu", cw_fake_net_reset(h, "db", 0), now());
-  note("again:%zu", cw_fake_net_reset(h, "db", 80));
+  rec_fmt("reset:%zu@%llu", cw_fake_net_reset(h, "db", 0), now());
+  rec_fmt("again:%zu", cw_fake_net_reset(h, "db", 80));
 }
 
 static cw_result reset_reader(void *arg) {
@@ -324,10 +284,10 @@ static void reset_fails_both_ends_mid_read(void **state) {
   (void)state;
   cw_fake_net_latency(h, "db", 10);
   run(mid_read);
-  assert_string_equal(record, "listen:ok@0 connect:ok@20 accept:ok@20 reset:1@50 again:0 "
-                              "client-read:UV_ECONNRESET@50 server-read:UV_ECONNRESET@50 "
-                              "write:UV_ECONNRESET@50 read:UV_ECONNRESET@50 shutdown:UV_ECONNRESET@50 "
-                              "close:ok@50 close:ok@50 close:ok@50");
+  assert_rec("listen:ok@0 connect:ok@20 accept:ok@20 reset:1@50 again:0 "
+             "client-read:UV_ECONNRESET@50 server-read:UV_ECONNRESET@50 "
+             "write:UV_ECONNRESET@50 read:UV_ECONNRESET@50 shutdown:UV_ECONNRESET@50 "
+             "close:ok@50 close:ok@50 close:ok@50");
 }
 
 static cw_result reset_then_close(void *arg) {
@@ -335,7 +295,7 @@ static cw_result reset_then_close(void *arg) {
   connect_pair();
   char buf[8];
   cw_promise *read = cw_then(cw_tcp_read(client, buf, sizeof buf), noted, noted, "read");
-  note("reset:%zu", cw_fake_net_reset(h, "db", 80));
+  rec_fmt("reset:%zu", cw_fake_net_reset(h, "db", 80));
   done("close", cw_tcp_close(client));
   cw_await(read);
   done("close", cw_tcp_close(server));
@@ -348,8 +308,8 @@ static cw_result reset_then_close(void *arg) {
 static void close_right_after_a_reset_cancels_the_read(void **state) {
   (void)state;
   run(reset_then_close);
-  assert_string_equal(record, "listen:ok@0 connect:ok@0 accept:ok@0 reset:1 read:UV_ECANCELED@0 close:ok@0 "
-                              "close:ok@0 close:ok@0");
+  assert_rec("listen:ok@0 connect:ok@0 accept:ok@0 reset:1 read:UV_ECANCELED@0 close:ok@0 "
+             "close:ok@0 close:ok@0");
 }
 
 /* ---- partitions -------------------------------------------------------------------------- */
@@ -361,7 +321,7 @@ static void cut_both(void *arg) {
 
 static void heal(void *arg) {
   (void)arg;
-  note("heal@%llu", now());
+  rec_fmt("heal@%llu", now());
   cw_fake_net_heal(h, "db");
 }
 
@@ -395,10 +355,10 @@ static void partitions_hold_data_and_connects_until_healed(void **state) {
   (void)state;
   cw_fake_net_latency(h, "db", 10);
   run(partitioned);
-  assert_string_equal(record, "listen:ok@0 connect:ok@20 accept:ok@20 write:2@20 heal@100 "
-                              "server-read:\"up\"@110 late-connect:ok@120 down:4@120 up:2@120 "
-                              "server-read:\"up\"@130 heal@220 client-read:\"down\"@230 close:ok@230 "
-                              "close:ok@230 close:ok@230 close:ok@230");
+  assert_rec("listen:ok@0 connect:ok@20 accept:ok@20 write:2@20 heal@100 "
+             "server-read:\"up\"@110 late-connect:ok@120 down:4@120 up:2@120 "
+             "server-read:\"up\"@130 heal@220 client-read:\"down\"@230 close:ok@230 "
+             "close:ok@230 close:ok@230 close:ok@230");
 }
 
 /* ---- scripted peers ------------------------------------------------------------------- */
@@ -414,7 +374,7 @@ static cw_result http_get(void *arg) {
   counted("write", cw_tcp_write(s, request + 9, sizeof request - 1 - 9));
   char buf[64] = {0};
   counted("read", cw_tcp_read(s, buf, sizeof buf - 1));
-  note("%s", strcmp(buf, response) == 0 ? "(the response)" : buf);
+  rec_fmt("%s", strcmp(buf, response) == 0 ? "(the response)" : buf);
   read_text("read", s, 8);
   done("close", cw_tcp_close(s));
   return cw_ok(NULL);
@@ -430,9 +390,9 @@ static void scripted_peer_plays_an_http_exchange(void **state) {
   cw_fake_peer_send(api, 5, response, sizeof response - 1);
   cw_fake_peer_shutdown(api, 0);
   run(http_get, http_get);
-  assert_string_equal(record, "connect:ok@20 connect:ok@20 write:9@20 write:9@20 write:26@20 write:26@20 "
-                              "read:40@45 (the response) read:40@45 (the response) read:0@45 read:0@45 "
-                              "close:ok@45 close:ok@45");
+  assert_rec("connect:ok@20 connect:ok@20 write:9@20 write:9@20 write:26@20 write:26@20 "
+             "read:40@45 (the response) read:40@45 (the response) read:0@45 read:0@45 "
+             "close:ok@45 close:ok@45");
   assert_int_equal(cw_fake_peer_done(api), 2);
 }
 
@@ -457,7 +417,7 @@ static void unexpected_write_fails_with_a_diff(void **state) {
   cw_fake_peer_expect(cache, "PING\r\n", 6);
   cw_fake_peer_expect(cache, "PING\r\nQUIT\r\n", 12);
   run(wrong_write);
-  assert_string_equal(record, "connect:ok@0 write:12@0 close:ok@0");
+  assert_rec("connect:ok@0 write:12@0 close:ok@0");
   expect_failure(__FILE__, wrong_write_line,
                  "scripted peer cache:6379, connection 1: unexpected write: byte 1 of step 2 of 2 (expect 12 "
                  "bytes) differs\n"
@@ -504,7 +464,7 @@ static void unplayed_peer(void) {
   cw_fake_peer_expect(api, request, sizeof request - 1);
   cw_fake_peer_send(api, 5, "HTTP/1.1 204\r\n\r\n", 16);
   run(hang_up);
-  assert_string_equal(record, "connect:ok@0 write:3@0 close:ok@0");
+  assert_rec("connect:ok@0 write:3@0 close:ok@0");
 }
 
 /* Teardown names the peer, the connection and the step left. */
@@ -544,7 +504,7 @@ static void scripted_peer_resets_the_connection(void **state) {
   cw_fake_peer_expect(api, "hi", 2);
   cw_fake_peer_reset(api, 15);
   run(reset_by_peer);
-  assert_string_equal(record, "connect:ok@20 write:2@20 read:\"hello\"@30 read:UV_ECONNRESET@45 close:ok@45");
+  assert_rec("connect:ok@20 write:2@20 read:\"hello\"@30 read:UV_ECONNRESET@45 close:ok@45");
   assert_int_equal(cw_fake_peer_done(api), 1);
 }
 
@@ -575,8 +535,8 @@ static void short_writes_and_reads_move_fewer_bytes(void **state) {
   cw_fake_net_latency(h, "db", 10);
   cw_rule *w = rule("net.write", CW_FAULT_SHORT, 0), *r = rule("net.read", CW_FAULT_SHORT, 0);
   run(short_ones);
-  assert_string_equal(record, "listen:ok@0 connect:ok@20 accept:ok@20 write:5@20 write:8@20 read:\"abcdeij\"@30 "
-                              "read:\"klmnop\"@30 close:ok@30 close:ok@30 close:ok@30");
+  assert_rec("listen:ok@0 connect:ok@20 accept:ok@20 write:5@20 write:8@20 read:\"abcdeij\"@30 "
+             "read:\"klmnop\"@30 close:ok@30 close:ok@30 close:ok@30");
   assert_int_equal(cw_rule_applied(w), 1);
   assert_int_equal(cw_rule_applied(r), 1);
 }
@@ -597,14 +557,14 @@ static void reset_fault_resets_both_ends(void **state) {
   cw_fake_net_latency(h, "db", 10);
   rule("net.write", CW_FAULT_RESET, 0);
   run(reset_fault);
-  assert_string_equal(record, "listen:ok@0 connect:ok@20 accept:ok@20 write:UV_ECONNRESET@20 "
-                              "server-read:UV_ECONNRESET@20 client-read:UV_ECONNRESET@20 close:ok@20 "
-                              "close:ok@20 close:ok@20");
+  assert_rec("listen:ok@0 connect:ok@20 accept:ok@20 write:UV_ECONNRESET@20 "
+             "server-read:UV_ECONNRESET@20 client-read:UV_ECONNRESET@20 close:ok@20 "
+             "close:ok@20 close:ok@20");
 }
 
 static void close_client(void *arg) {
   (void)arg;
-  note("closing@%llu", now());
+  rec_fmt("closing@%llu", now());
   cw_detach(cw_catch(cw_tcp_close(client), NULL, NULL));
 }
 
@@ -628,8 +588,8 @@ static void hung_write_waits_for_the_close(void **state) {
   cw_fake_net_latency(h, "db", 10);
   rule("net.write", CW_FAULT_HANG, 0);
   run(hung);
-  assert_string_equal(record, "listen:ok@0 connect:ok@20 accept:ok@20 closing@50 first:UV_ECANCELED@50 "
-                              "second:UV_ECANCELED@50 server-read:0@60 close:ok@60 close:ok@60");
+  assert_rec("listen:ok@0 connect:ok@20 accept:ok@20 closing@50 first:UV_ECANCELED@50 "
+             "second:UV_ECANCELED@50 server-read:0@60 close:ok@60 close:ok@60");
 }
 
 static cw_result faulty_setup(void *arg) {
@@ -655,8 +615,8 @@ static void rules_fail_connects_and_closes(void **state) {
   rule("net.close", CW_FAULT_ERROR, UV_EBADF);
   cw_fake_rule(h, &(cw_rule_spec){.op = "net.connect", .latency = {CW_LATENCY_FIXED, 5, 0}});
   run(faulty_setup);
-  assert_string_equal(record, "listen:ok@0 connect:UV_ETIMEDOUT@25 connect:ok@50 close:UV_EBADF@50 close:ok@50 "
-                              "accept:ok@50 close:ok@50 close:ok@50");
+  assert_rec("listen:ok@0 connect:UV_ETIMEDOUT@25 connect:ok@50 close:UV_EBADF@50 close:ok@50 "
+             "accept:ok@50 close:ok@50 close:ok@50");
 }
 
 static cw_result many_writes(void *arg) {
@@ -671,7 +631,7 @@ static cw_result many_writes(void *arg) {
   size_t len = 0;
   for (cw_result r; (r = cw_await(cw_tcp_read(server, buf + len, sizeof buf - 1 - len))).value;)
     len += (size_t)(uintptr_t)r.value;
-  note("%s", buf);
+  rec_fmt("%s", buf);
   close_all();
   return cw_ok(NULL);
 }
@@ -684,7 +644,7 @@ static void streams_stay_in_order_when_shuffled(void **state) {
   (void)state;
   cw_fake_rule(h, &(cw_rule_spec){.op = "net.write", .latency = {CW_LATENCY_UNIFORM, 0, 5}});
   run(many_writes);
-  assert_non_null(strstr(record, " 0123456789 "));
+  assert_non_null(strstr(rec_seq(), " 0123456789 "));
 }
 
 /* ---- the controls' arguments ----------------------------------------------------------- */
@@ -733,34 +693,34 @@ static void loop_free_with_sockets_open(void **state) {
   cw_fake_net_latency(h, "db", 10);
   cw_fake_rule(h, &(cw_rule_spec){.op = "net.close", .fault = {CW_FAULT_HANG, 0}});
   assert_int_equal(cw_harness_run(h, spawn_all, (cw_task_fn[]){left_open, NULL}), 0);
-  assert_string_equal(record, "listen:ok@0 connect:ok@20 accept:ok@20 write:4@20");
+  assert_rec("listen:ok@0 connect:ok@20 accept:ok@20 write:4@20");
   assert_int_equal(cw_io_in_flight(loop), 2);
 }
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-    net_test(connect_is_refused_after_the_round_trip),
-    net_test(echo_takes_the_latency_each_way),
-    net_test(listen_on_port_0_takes_ephemeral_ports),
-    net_test(bytes_arrive_in_order_and_reads_take_what_is_there),
-    net_test(shutdown_ends_the_stream_and_later_writes_fail),
-    net_test(close_cancels_pending_operations_in_the_close_phase),
-    net_test(reset_fails_both_ends_mid_read),
-    net_test(close_right_after_a_reset_cancels_the_read),
-    net_test(partitions_hold_data_and_connects_until_healed),
-    net_test(scripted_peer_plays_an_http_exchange),
-    net_test(unexpected_write_fails_with_a_diff),
-    net_test(write_after_the_script_ends_fails),
-    net_test(teardown_reports_an_unplayed_script),
-    net_test_with(unplayed_scripts_may_be_allowed, &allow_unplayed),
-    net_test(scripted_peer_resets_the_connection),
-    net_test(short_writes_and_reads_move_fewer_bytes),
-    net_test(reset_fault_resets_both_ends),
-    net_test(hung_write_waits_for_the_close),
-    net_test(rules_fail_connects_and_closes),
-    net_test_with(streams_stay_in_order_when_shuffled, &shuffled),
-    net_test(bad_arguments_fail_naming_them),
-    net_test_with(loop_free_with_sockets_open, &allow_tasks),
+    harness_test(connect_is_refused_after_the_round_trip),
+    harness_test(echo_takes_the_latency_each_way),
+    harness_test(listen_on_port_0_takes_ephemeral_ports),
+    harness_test(bytes_arrive_in_order_and_reads_take_what_is_there),
+    harness_test(shutdown_ends_the_stream_and_later_writes_fail),
+    harness_test(close_cancels_pending_operations_in_the_close_phase),
+    harness_test(reset_fails_both_ends_mid_read),
+    harness_test(close_right_after_a_reset_cancels_the_read),
+    harness_test(partitions_hold_data_and_connects_until_healed),
+    harness_test(scripted_peer_plays_an_http_exchange),
+    harness_test(unexpected_write_fails_with_a_diff),
+    harness_test(write_after_the_script_ends_fails),
+    harness_test(teardown_reports_an_unplayed_script),
+    harness_test_with(unplayed_scripts_may_be_allowed, &allow_unplayed),
+    harness_test(scripted_peer_resets_the_connection),
+    harness_test(short_writes_and_reads_move_fewer_bytes),
+    harness_test(reset_fault_resets_both_ends),
+    harness_test(hung_write_waits_for_the_close),
+    harness_test(rules_fail_connects_and_closes),
+    harness_test_with(streams_stay_in_order_when_shuffled, &shuffled),
+    harness_test(bad_arguments_fail_naming_them),
+    harness_test_with(loop_free_with_sockets_open, &allow_tasks),
   };
   return cmocka_run_group_tests_name("fakes: net", tests, NULL, NULL);
 }

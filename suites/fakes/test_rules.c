@@ -2,31 +2,11 @@
  * triggers (always, nth, once, probability, window), faults (error, short,
  * hang, reset) on work.run and the fake file system, counts, removal,
  * composition, and the exact failure for each invalid spec. */
-#include "../harness/support.h"
+#include "harness_fixture.h"
 
 #include <math.h>
 
 #include <clockwork/fakes.h>
-
-static cw_harness *h;
-static cw_loop *loop;
-
-static int setup(void **state) {
-  (void)state;
-  capture_reset();
-  cw_harness_opts opts = capture_opts(0);
-  h = cw_harness_new(&opts);
-  loop = cw_harness_loop(h);
-  return h ? 0 : -1;
-}
-
-static int teardown(void **state) {
-  (void)state;
-  cw_harness_free(h);
-  h = NULL;
-  loop = NULL;
-  return unchecked_failures() ? -1 : 0;
-}
 
 /* ---- operations and their outcomes ------------------------------------------------- */
 
@@ -610,36 +590,36 @@ int main(int argc, char **argv) {
   (void)argc;
   child_self = argv[0];
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test_setup_teardown(without_rules_operations_complete_at_once, setup, teardown),
-      cmocka_unit_test_setup_teardown(fixed_latency_delays_by_exactly_ms, setup, teardown),
-      cmocka_unit_test_setup_teardown(a_fraction_of_a_ms_completes_at_the_next_ms, setup, teardown),
-      cmocka_unit_test_setup_teardown(uniform_latency_stays_within_bounds_and_covers_them, setup, teardown),
-      cmocka_unit_test_setup_teardown(exponential_latency_has_the_mean_given, setup, teardown),
-      cmocka_unit_test_setup_teardown(the_same_seed_draws_the_same_latencies, setup, teardown),
-      cmocka_unit_test_setup_teardown(always_applies_to_every_match, setup, teardown),
-      cmocka_unit_test_setup_teardown(nth_applies_to_the_nth_match_only, setup, teardown),
-      cmocka_unit_test_setup_teardown(once_applies_to_the_first_match_only, setup, teardown),
-      cmocka_unit_test_setup_teardown(probability_applies_to_that_share_of_matches, setup, teardown),
-      cmocka_unit_test_setup_teardown(probability_0_never_applies_and_1_always, setup, teardown),
-      cmocka_unit_test_setup_teardown(window_applies_to_operations_started_inside_it, setup, teardown),
-      cmocka_unit_test_setup_teardown(window_judges_the_start_not_the_completion, setup, teardown),
-      cmocka_unit_test_setup_teardown(an_error_rejects_with_its_code_after_the_latency, setup, teardown),
-      cmocka_unit_test_setup_teardown(a_fault_without_a_code_is_eio, setup, teardown),
-      cmocka_unit_test_setup_teardown(short_and_reset_are_errors_on_work, setup, teardown),
-      cmocka_unit_test_setup_teardown(a_hang_never_completes, setup, teardown),
-      cmocka_unit_test_setup_teardown(fs_error_fails_the_write_with_no_effect, setup, teardown),
-      cmocka_unit_test_setup_teardown(fs_short_write_moves_fewer_bytes, setup, teardown),
-      cmocka_unit_test_setup_teardown(fs_short_read_moves_fewer_bytes, setup, teardown),
-      cmocka_unit_test_setup_teardown(fs_short_and_reset_elsewhere_are_errors, setup, teardown),
-      cmocka_unit_test_setup_teardown(fs_close_reset_is_eio_and_releases_the_descriptor, setup, teardown),
-      cmocka_unit_test_setup_teardown(fs_hang_leaves_the_open_pending, setup, teardown),
-      cmocka_unit_test_setup_teardown(dns_matches_the_name_and_net_host_and_port, setup, teardown),
-      cmocka_unit_test_setup_teardown(patterns_select_the_kind_and_subject, setup, teardown),
-      cmocka_unit_test_setup_teardown(removed_rules_apply_no_more_and_keep_their_counts, setup, teardown),
-      cmocka_unit_test_setup_teardown(latencies_add_and_the_first_fault_wins, setup, teardown),
-      cmocka_unit_test_setup_teardown(the_spec_is_copied, setup, teardown),
-      cmocka_unit_test_setup_teardown(invalid_specs_fail_naming_the_field, setup, teardown),
-      cmocka_unit_test_setup_teardown(a_null_rule_is_reported, setup, teardown),
+      harness_test(without_rules_operations_complete_at_once),
+      harness_test(fixed_latency_delays_by_exactly_ms),
+      harness_test(a_fraction_of_a_ms_completes_at_the_next_ms),
+      harness_test(uniform_latency_stays_within_bounds_and_covers_them),
+      harness_test(exponential_latency_has_the_mean_given),
+      harness_test(the_same_seed_draws_the_same_latencies),
+      harness_test(always_applies_to_every_match),
+      harness_test(nth_applies_to_the_nth_match_only),
+      harness_test(once_applies_to_the_first_match_only),
+      harness_test(probability_applies_to_that_share_of_matches),
+      harness_test(probability_0_never_applies_and_1_always),
+      harness_test(window_applies_to_operations_started_inside_it),
+      harness_test(window_judges_the_start_not_the_completion),
+      harness_test(an_error_rejects_with_its_code_after_the_latency),
+      harness_test(a_fault_without_a_code_is_eio),
+      harness_test(short_and_reset_are_errors_on_work),
+      harness_test(a_hang_never_completes),
+      harness_test(fs_error_fails_the_write_with_no_effect),
+      harness_test(fs_short_write_moves_fewer_bytes),
+      harness_test(fs_short_read_moves_fewer_bytes),
+      harness_test(fs_short_and_reset_elsewhere_are_errors),
+      harness_test(fs_close_reset_is_eio_and_releases_the_descriptor),
+      harness_test(fs_hang_leaves_the_open_pending),
+      harness_test(dns_matches_the_name_and_net_host_and_port),
+      harness_test(patterns_select_the_kind_and_subject),
+      harness_test(removed_rules_apply_no_more_and_keep_their_counts),
+      harness_test(latencies_add_and_the_first_fault_wins),
+      harness_test(the_spec_is_copied),
+      harness_test(invalid_specs_fail_naming_the_field),
+      harness_test(a_null_rule_is_reported),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -4,7 +4,7 @@
  * each failing run reported with its operation, fault and replay command,
  * which replays it alone in process. Crashes, harness failures and bad
  * specs are reported too. */
-#include "../harness/support.h"
+#include "harness_fixture.h"
 
 #include <clockwork/fakes.h>
 
@@ -175,11 +175,31 @@ static void replay_line(char *out, size_t size, const char *run) {
   snprintf(out + n, size - (size_t)n, "\n");
 }
 
+/* Appends to report the sweep's report of a failed run: its first line,
+ * body (lines ending in \n) and the line that replays it. */
+static void add_failed_run(char *report, size_t size, const char *run, const char *body) {
+  char replay[1024];
+  replay_line(replay, sizeof replay, run);
+  size_t n = strlen(report);
+  snprintf(report + n, size - n, "clockwork: fault sweep: run %s failed\n%s%s", run, body, replay);
+}
+
 /* Runs the sweep with stderr captured: what it printed, its return value and result. */
 static char *sweep(const cw_sweep_spec *spec, int *rc, cw_sweep_result *result) {
   capture_stderr();
   *rc = cw_fault_sweep(spec, result);
   return release_stderr();
+}
+
+/* Runs the sweep, which must print expected exactly and return rc; its result. */
+static cw_sweep_result sweep_printing(const cw_sweep_spec *spec, const char *expected, int rc) {
+  cw_sweep_result result;
+  int returned;
+  char *printed = sweep(spec, &returned, &result);
+  assert_string_equal(printed, expected);
+  free(printed);
+  assert_int_equal(returned, rc);
+  return result;
 }
 
 /* ---- the careful writer ----------------------------------------------------------------- */
@@ -188,12 +208,7 @@ static void careful_writer_survives_every_error_and_power_cut(void **state) {
   (void)state;
   config_case c = {.fsync = true, .cleanup = true};
   cw_sweep_spec spec = config_sweep(&c);
-  cw_sweep_result result;
-  int rc;
-  char *printed = sweep(&spec, &rc, &result);
-  assert_string_equal(printed, "");
-  free(printed);
-  assert_int_equal(rc, 0);
+  cw_sweep_result result = sweep_printing(&spec, "", 0);
   /* open, write, fsync, close, rename */
   assert_int_equal(result.operations, 5);
   assert_int_equal(result.runs, 5 * 3);
@@ -202,25 +217,19 @@ static void careful_writer_survives_every_error_and_power_cut(void **state) {
 
 /* ---- buggy writers ------------------------------------------------------------------------ */
 
+/* A writer without fsync, its rename cut off by a power cut. */
+static const char power_cut_at_rename[] =
+    "  operation 4: fs.rename /etc/app.conf.tmp -> /etc/app.conf\n"
+    "  fault: power cut after it completed\n"
+    "    invariant: /etc/app.conf holds 0 bytes \"\": neither the old nor the new content\n";
+
 static void a_writer_without_fsync_loses_the_config_in_a_power_cut(void **state) {
   (void)state;
   config_case c = {.fsync = false, .cleanup = true};
   cw_sweep_spec spec = config_sweep(&c);
-  cw_sweep_result result;
-  int rc;
-  char *printed = sweep(&spec, &rc, &result);
-  char expected[2048], replay[1024];
-  replay_line(replay, sizeof replay, "4:cut");
-  snprintf(expected, sizeof expected,
-           "clockwork: fault sweep: run 4:cut failed\n"
-           "  operation 4: fs.rename /etc/app.conf.tmp -> /etc/app.conf\n"
-           "  fault: power cut after it completed\n"
-           "    invariant: /etc/app.conf holds 0 bytes \"\": neither the old nor the new content\n"
-           "%s",
-           replay);
-  assert_string_equal(printed, expected);
-  free(printed);
-  assert_int_equal(rc, 1);
+  char expected[2048] = "";
+  add_failed_run(expected, sizeof expected, "4:cut", power_cut_at_rename);
+  cw_sweep_result result = sweep_printing(&spec, expected, 1);
   assert_int_equal(result.operations, 4); /* open, write, close, rename */
   assert_int_equal(result.runs, 12);
   assert_int_equal(result.failed, 1);
@@ -233,28 +242,20 @@ static void a_writer_without_cleanup_leaves_its_temp_file(void **state) {
   spec.faults = &disk_errors[1];
   spec.n_faults = 1;
   spec.power_cut = false;
-  cw_sweep_result result;
-  int rc;
-  char *printed = sweep(&spec, &rc, &result);
   static const char *const ops[] = {"fs.write /etc/app.conf.tmp", "fs.fsync /etc/app.conf.tmp",
                                     "fs.close /etc/app.conf.tmp", "fs.rename /etc/app.conf.tmp -> /etc/app.conf"};
   char expected[4096] = "";
   for (int i = 0; i < 4; i++) {
-    char run[8], replay[1024];
+    char run[8], body[512];
     snprintf(run, sizeof run, "%d:0", i + 2);
-    replay_line(replay, sizeof replay, run);
-    size_t n = strlen(expected);
-    snprintf(expected + n, sizeof expected - n,
-             "clockwork: fault sweep: run %s failed\n"
+    snprintf(body, sizeof body,
              "  operation %d: %s\n"
              "  fault: error UV_ENOSPC\n"
-             "    invariant: save_config rejected with UV_ENOSPC and left /etc/app.conf.tmp\n"
-             "%s",
-             run, i + 2, ops[i], replay);
+             "    invariant: save_config rejected with UV_ENOSPC and left /etc/app.conf.tmp\n",
+             i + 2, ops[i]);
+    add_failed_run(expected, sizeof expected, run, body);
   }
-  assert_string_equal(printed, expected);
-  free(printed);
-  assert_int_equal(rc, 4);
+  cw_sweep_result result = sweep_printing(&spec, expected, 4);
   assert_int_equal(result.operations, 5);
   assert_int_equal(result.runs, 5);
   assert_int_equal(result.failed, 4);
@@ -266,23 +267,11 @@ static void cw_sweep_replays_one_run_in_process(void **state) {
   (void)state;
   config_case c = {.fsync = false, .cleanup = true};
   cw_sweep_spec spec = config_sweep(&c);
+  char expected[2048] = "";
+  add_failed_run(expected, sizeof expected, "4:cut", power_cut_at_rename);
   setenv("CW_SWEEP", "4:cut", 1);
-  cw_sweep_result result;
-  int rc;
-  char *printed = sweep(&spec, &rc, &result);
+  cw_sweep_result result = sweep_printing(&spec, expected, 1);
   unsetenv("CW_SWEEP");
-  char expected[2048], replay[1024];
-  replay_line(replay, sizeof replay, "4:cut");
-  snprintf(expected, sizeof expected,
-           "clockwork: fault sweep: run 4:cut failed\n"
-           "  operation 4: fs.rename /etc/app.conf.tmp -> /etc/app.conf\n"
-           "  fault: power cut after it completed\n"
-           "    invariant: /etc/app.conf holds 0 bytes \"\": neither the old nor the new content\n"
-           "%s",
-           replay);
-  assert_string_equal(printed, expected);
-  free(printed);
-  assert_int_equal(rc, 1);
   assert_int_equal(result.operations, 4);
   assert_int_equal(result.runs, 1);
   assert_int_equal(result.failed, 1);
@@ -295,13 +284,8 @@ static void a_replayed_run_that_passes_says_so(void **state) {
   config_case c = {.fsync = true, .cleanup = true};
   cw_sweep_spec spec = config_sweep(&c);
   setenv("CW_SWEEP", "2:1", 1);
-  cw_sweep_result result;
-  int rc;
-  char *printed = sweep(&spec, &rc, &result);
+  cw_sweep_result result = sweep_printing(&spec, "clockwork: fault sweep: run 2:1 (CW_SWEEP) passed\n", 0);
   unsetenv("CW_SWEEP");
-  assert_string_equal(printed, "clockwork: fault sweep: run 2:1 (CW_SWEEP) passed\n");
-  free(printed);
-  assert_int_equal(rc, 0);
   assert_int_equal(result.failed, 0);
   assert_int_equal(c.outcome, CW_REJECTED);
   assert_int_equal(c.error, UV_ENOSPC);
@@ -328,32 +312,29 @@ static void a_bad_cw_sweep_is_misuse(void **state) {
 
 /* ---- crashes and failures of the harness ------------------------------------------------------ */
 
+/* Sweeps c's writer over the operation ops alone, with both errors and no
+ * power cut: of the two runs, only run fails, reported with body. */
+static void expect_one_failed_run(config_case *c, const char *ops, const char *run, const char *body) {
+  cw_sweep_spec spec = config_sweep(c);
+  spec.ops = ops;
+  spec.power_cut = false;
+  char expected[2048] = "";
+  add_failed_run(expected, sizeof expected, run, body);
+  cw_sweep_result result = sweep_printing(&spec, expected, 1);
+  assert_int_equal(result.runs, 2);
+  assert_int_equal(result.failed, 1);
+}
+
 static void a_crash_is_reported_with_its_run_and_the_sweep_goes_on(void **state) {
   (void)state;
   config_case c = {
       .fsync = true, .cleanup = true, .fragile_on = UV_ENOSPC, .complaint = "giving up", .abort = true};
-  cw_sweep_spec spec = config_sweep(&c);
-  spec.ops = "fs.open";
-  spec.power_cut = false;
-  cw_sweep_result result;
-  int rc;
-  char *printed = sweep(&spec, &rc, &result);
-  char expected[2048], replay[1024];
-  replay_line(replay, sizeof replay, "1:1");
-  snprintf(expected, sizeof expected,
-           "clockwork: fault sweep: run 1:1 failed\n"
-           "  operation 1: fs.open /etc/app.conf.tmp\n"
-           "  fault: error UV_ENOSPC\n"
-           "  crashed: signal 6 (Aborted)\n"
-           "  its stderr:\n"
-           "    giving up\n"
-           "%s",
-           replay);
-  assert_string_equal(printed, expected);
-  free(printed);
-  assert_int_equal(rc, 1);
-  assert_int_equal(result.runs, 2);
-  assert_int_equal(result.failed, 1);
+  expect_one_failed_run(&c, "fs.open", "1:1",
+                        "  operation 1: fs.open /etc/app.conf.tmp\n"
+                        "  fault: error UV_ENOSPC\n"
+                        "  crashed: signal 6 (Aborted)\n"
+                        "  its stderr:\n"
+                        "    giving up\n");
 }
 
 static void a_sanitizer_report_fails_the_run(void **state) {
@@ -362,27 +343,11 @@ static void a_sanitizer_report_fails_the_run(void **state) {
                    .cleanup = true,
                    .fragile_on = UV_EIO,
                    .complaint = "config.c:12:5: runtime error: signed integer overflow"};
-  cw_sweep_spec spec = config_sweep(&c);
-  spec.ops = "fs.rename";
-  spec.power_cut = false;
-  cw_sweep_result result;
-  int rc;
-  char *printed = sweep(&spec, &rc, &result);
-  char expected[2048], replay[1024];
-  replay_line(replay, sizeof replay, "1:0");
-  snprintf(expected, sizeof expected,
-           "clockwork: fault sweep: run 1:0 failed\n"
-           "  operation 1: fs.rename /etc/app.conf.tmp -> /etc/app.conf\n"
-           "  fault: error UV_EIO\n"
-           "  its stderr:\n"
-           "    config.c:12:5: runtime error: signed integer overflow\n"
-           "%s",
-           replay);
-  assert_string_equal(printed, expected);
-  free(printed);
-  assert_int_equal(rc, 1);
-  assert_int_equal(result.runs, 2);
-  assert_int_equal(result.failed, 1);
+  expect_one_failed_run(&c, "fs.rename", "1:0",
+                        "  operation 1: fs.rename /etc/app.conf.tmp -> /etc/app.conf\n"
+                        "  fault: error UV_EIO\n"
+                        "  its stderr:\n"
+                        "    config.c:12:5: runtime error: signed integer overflow\n");
 }
 
 static cw_result leave_unhandled(void *arg) {
@@ -470,7 +435,7 @@ int main(int argc, char **argv) {
   child_self = argv[0];
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(careful_writer_survives_every_error_and_power_cut),
-        cmocka_unit_test(a_writer_without_fsync_loses_the_config_in_a_power_cut),
+      cmocka_unit_test(a_writer_without_fsync_loses_the_config_in_a_power_cut),
       cmocka_unit_test(a_writer_without_cleanup_leaves_its_temp_file),
       cmocka_unit_test(cw_sweep_replays_one_run_in_process),
       cmocka_unit_test(a_replayed_run_that_passes_says_so),

@@ -3,34 +3,18 @@
  * callback; and the core's macrotask hook under it. Callbacks busy-wait on
  * CLOCK_MONOTONIC_RAW, which the harness leaves real; they are global, and
  * the program is linked with export_dynamic, so that dladdr names them. */
-#include "support.h"
+#include "harness_fixture.h"
 
 #include <time.h>
 
 #include <clockwork/io.h>
 
-/* The line a call is on: int at = LINE_OF(cw_x(...)); */
-#define LINE_OF(call) ((void)(call), __LINE__)
-
-static cw_harness *h;
-static cw_loop *loop;
-
 static void open_harness(double blocking_ms) {
-  capture_reset();
   cw_harness_opts opts = capture_opts(0);
   opts.blocking_ms = blocking_ms;
-  assert_non_null(h = cw_harness_new(&opts));
-  loop = cw_harness_loop(h);
+  assert_int_equal(harness_open(opts), 0);
 }
 
-static int teardown(void **state) {
-  (void)state;
-  if (h)
-    cw_harness_free(h);
-  h = NULL;
-  return unchecked_failures() ? -1 : 0;
-}
-#define blocking_test(fn) cmocka_unit_test_teardown(fn, teardown)
 
 static uint64_t raw_ns(void) {
   struct timespec ts;
@@ -206,13 +190,13 @@ static void the_hook_sees_every_outermost_macrotask(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      blocking_test(a_slow_timer_callback_is_reported),
-      blocking_test(under_the_threshold_is_not_reported),
-      blocking_test(off_by_default),
-      blocking_test(the_drain_counts),
-      blocking_test(main_and_immediates_are_named),
-      blocking_test(an_io_completion_is_named_by_its_operation),
-      blocking_test(the_hook_sees_every_outermost_macrotask),
+      harness_test_opening(a_slow_timer_callback_is_reported),
+      harness_test_opening(under_the_threshold_is_not_reported),
+      harness_test_opening(off_by_default),
+      harness_test_opening(the_drain_counts),
+      harness_test_opening(main_and_immediates_are_named),
+      harness_test_opening(an_io_completion_is_named_by_its_operation),
+      harness_test_opening(the_hook_sees_every_outermost_macrotask),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -5,7 +5,7 @@
  *
  * With the argument "bench" it prints how long an hour of uv timers takes
  * (meson benchmark 'clock-hour'). */
-#include "support.h"
+#include "harness_fixture.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -16,46 +16,14 @@
 #include <sys/time.h>
 #include <time.h>
 
-static cw_harness *h;
-static cw_loop *loop;
 static uv_loop_t *uv;
-static char log_text[2048];
-
 static void open_harness(cw_harness_opts opts) {
-  capture_reset();
-  log_text[0] = '\0';
-  h = cw_harness_new(&opts);
-  assert_non_null(h);
-  loop = cw_harness_loop(h);
+  assert_int_equal(harness_open(opts), 0);
   uv = cw_loop_uv(loop);
 }
 
-static void close_harness(void) {
-  cw_harness_free(h);
-  h = NULL;
-}
-
-static int teardown(void **state) {
-  (void)state;
-  if (h)
-    close_harness();
-  return unchecked_failures() ? -1 : 0;
-}
-
-/* The next failure captured contains body. */
-static void expect_failure_with(const char *body) {
-  if (captured.taken == captured.len)
-    fail_msg("expected a failure with\n%s\nthere was none", body);
-  const char *text = captured.text[captured.taken++];
-  if (!strstr(text, body))
-    fail_msg("expected a failure with\n%s\ngot\n%s", body, text);
-}
-
-/* Appends "label@ms" (virtual ms) to the log. */
-static void note(const char *label) {
-  size_t n = strlen(log_text);
-  snprintf(log_text + n, sizeof log_text - n, "%s%s@%" PRIu64, n ? " " : "", label, cw_clock_now(h));
-}
+/* Records "label@ms" (virtual ms). */
+static void note(const char *label) { rec_fmt("%s@%" PRIu64, label, cw_clock_now(h)); }
 
 static void note_fn(void *label) { note(label); }
 
@@ -191,7 +159,7 @@ static void every_clock_reads_the_virtual_time(void **state) {
   assert_int_equal(tv64.tv_usec, 124000);
   assert_int_equal(time(NULL), 1700090061);
   assert_true(read_ns(CLOCK_MONOTONIC_RAW) - raw < 5000000000u); /* MONOTONIC_RAW stays real */
-  close_harness();
+  harness_close();
 }
 
 /* ---- the controls ----------------------------------------------------------------------- */
@@ -214,15 +182,15 @@ static void advance_fires_what_is_due_in_the_window_in_order(void **state) {
   cw_set_timeout(loop, 10, note_fn, "a2");
   cw_clock_advance(h, 20);
   /* drains between callbacks; a5, made during the window and due in it, fires; a15 (25) waits */
-  assert_string_equal(log_text, "a@10 a-micro@10 a2@10 a-imm@10 a5@15 b@20");
+  assert_rec("a@10 a-micro@10 a2@10 a-imm@10 a5@15 b@20");
   assert_int_equal(cw_clock_now(h), 20);
   assert_int_equal(cw_clock_timer_count(h), 2);
   cw_clock_advance(h, 10);
-  assert_string_equal(log_text, "a@10 a-micro@10 a2@10 a-imm@10 a5@15 b@20 a15@25 c@30");
+  assert_rec("a@10 a-micro@10 a2@10 a-imm@10 a5@15 b@20 a15@25 c@30");
   assert_int_equal(cw_clock_timer_count(h), 0);
   cw_clock_advance(h, 0);
   assert_int_equal(cw_clock_now(h), 30);
-  close_harness();
+  harness_close();
 }
 
 static void advance_fires_intervals_each_time_they_are_due(void **state) {
@@ -232,10 +200,10 @@ static void advance_fires_intervals_each_time_they_are_due(void **state) {
   cw_timer *interval = cw_set_interval(loop, 7, note_fn, "iv");
   start_uv_timer(&repeating, "uv", 10, 10);
   cw_clock_advance(h, 30);
-  assert_string_equal(log_text, "iv@7 uv@10 iv@14 uv@20 iv@21 iv@28 uv@30");
+  assert_rec("iv@7 uv@10 iv@14 uv@20 iv@21 iv@28 uv@30");
   cw_clear(interval);
   uv_close((uv_handle_t *)&repeating, NULL);
-  close_harness();
+  harness_close();
 }
 
 static void next_jumps_to_the_next_timer_only(void **state) {
@@ -246,13 +214,13 @@ static void next_jumps_to_the_next_timer_only(void **state) {
   cw_set_timeout(loop, 10, note_fn, "y");
   start_uv_timer(&z, "z", 30, 0);
   assert_true(cw_clock_next(h));
-  assert_string_equal(log_text, "x@10 y@10");
+  assert_rec("x@10 y@10");
   assert_true(cw_clock_next(h));
-  assert_string_equal(log_text, "x@10 y@10 z@30");
+  assert_rec("x@10 y@10 z@30");
   assert_false(cw_clock_next(h));
   assert_int_equal(cw_clock_now(h), 30);
   uv_close((uv_handle_t *)&z, NULL);
-  close_harness();
+  harness_close();
 }
 
 static int chain_left;
@@ -270,11 +238,11 @@ static void run_all_fires_timers_until_none_is_left(void **state) {
   chain_left = 4;
   cw_set_timeout(loop, 100, chain_link, "0");
   assert_int_equal(cw_clock_run_all(h), 5);
-  assert_string_equal(log_text, "0@100 1@200 2@300 3@400 4@500");
+  assert_rec("0@100 1@200 2@300 3@400 4@500");
   assert_int_equal(cw_clock_timer_count(h), 0);
   assert_int_equal(cw_clock_run_all(h), 0);
   assert_int_equal(cw_clock_now(h), 500);
-  close_harness();
+  harness_close();
 }
 
 static void at_p10(void *arg) {
@@ -297,14 +265,14 @@ static void run_pending_stops_at_the_last_deadline_pending_now(void **state) {
   cw_set_timeout(loop, 10, at_p10, NULL);
   /* new30 is due before 50 and fires; new55 and new60 are later than the last pending deadline */
   assert_int_equal(cw_clock_run_pending(h), 3);
-  assert_string_equal(log_text, "p10@10 new30@30 p50@50");
+  assert_rec("p10@10 new30@30 p50@50");
   assert_int_equal(cw_clock_now(h), 50);
   assert_int_equal(cw_clock_timer_count(h), 2);
   assert_int_equal(cw_clock_run_all(h), 2);
-  assert_string_equal(log_text, "p10@10 new30@30 p50@50 new55@55 new60@60");
+  assert_rec("p10@10 new30@30 p50@50 new55@55 new60@60");
   assert_int_equal(cw_clock_run_pending(h), 0);
   assert_int_equal(cw_clock_now(h), 60);
-  close_harness();
+  harness_close();
 }
 
 static void timer_count_counts_core_timers_and_uv_timers(void **state) {
@@ -327,7 +295,7 @@ static void timer_count_counts_core_timers_and_uv_timers(void **state) {
   assert_int_equal(cw_clock_timer_count(h), 0);
   uv_close((uv_handle_t *)&armed, NULL);
   uv_close((uv_handle_t *)&idle, NULL);
-  close_harness();
+  harness_close();
 }
 
 /* ---- the loop guard ----------------------------------------------------------------------- */
@@ -357,10 +325,10 @@ static void run_all_stops_an_interval_that_never_ends(void **state) {
            ": loop guard: the clock reached 50 timer deadlines, now 50 ms, and timers keep re-arming: interval "
            "forever_tick (created at %s:%d) due at 51 ms, timeout ",
            __FILE__, line);
-  expect_failure_with(body);
+  expect_failure_with(body, NULL);
   cw_clear(interval);
   cw_clear(hourly);
-  close_harness();
+  harness_close();
 }
 
 void forever_uv(uv_timer_t *timer);
@@ -381,10 +349,10 @@ static void harness_run_stops_a_uv_timer_that_never_ends(void **state) {
   assert_int_equal(cw_harness_run(h, NULL, NULL), CW_ELIMIT);
   assert_int_equal(forever_ticks, 20);
   expect_failure_with(": loop guard: the clock reached 20 timer deadlines, now 20 ms, and timers keep re-arming: "
-                      "repeating uv_timer_t forever_uv due at 21 ms\n");
+                      "repeating uv_timer_t forever_uv due at 21 ms\n", NULL);
   assert_int_equal(captured.len, 1);
   uv_close((uv_handle_t *)&repeating, NULL);
-  close_harness();
+  harness_close();
 }
 
 static void control(void *arg) {
@@ -397,9 +365,9 @@ static void controls_from_a_callback_are_a_failure(void **state) {
   open_harness(capture_opts(0));
   assert_int_equal(cw_harness_run(h, control, NULL), 0);
   expect_failure_with(": cw_clock_advance called from a callback or another thread: the clock controls run the "
-                      "loop, call them from the test between runs\n");
+                      "loop, call them from the test between runs\n", NULL);
   assert_int_equal(cw_clock_now(h), 0);
-  close_harness();
+  harness_close();
 }
 
 /* ---- the wall clock ------------------------------------------------------------------------- */
@@ -422,8 +390,8 @@ static void set_system_time_moves_the_wall_clock_only(void **state) {
   gettimeofday(&tv, NULL);
   assert_int_equal(tv.tv_sec, 946684801);
   assert_int_equal(tv.tv_usec, 500000);
-  assert_string_equal(log_text, "t2000@2000");
-  close_harness();
+  assert_rec("t2000@2000");
+  harness_close();
 }
 
 /* ---- real work ------------------------------------------------------------------------------ */
@@ -472,7 +440,7 @@ static void start_race(void *arg) {
 static void check_race(void) {
   char expected[64];
   snprintf(expected, sizeof expected, "t20@20 work@%" PRIu64 " t1000@1000", race.done_ms);
-  assert_string_equal(log_text, expected);
+  assert_rec(expected);
   assert_int_equal(race.t20_ns, 20000000); /* following real time, the clock stopped at the deadline */
   assert_true(race.done_ms >= 20 && race.done_ms < 1000);
   assert_true(race.done_raw - race.queued_raw >= 30000000);
@@ -485,7 +453,7 @@ static void harness_run_waits_for_real_work_in_real_time(void **state) {
   open_harness(capture_opts(0));
   assert_int_equal(cw_harness_run(h, start_race, NULL), 0);
   check_race();
-  close_harness();
+  harness_close();
 }
 
 static void run_all_waits_for_real_work_in_real_time(void **state) {
@@ -494,7 +462,7 @@ static void run_all_waits_for_real_work_in_real_time(void **state) {
   start_race(NULL);
   assert_int_equal(cw_clock_run_all(h), 2);
   check_race();
-  close_harness();
+  harness_close();
 }
 
 /* A connect started from an immediate, in the check phase of a turn, is
@@ -535,10 +503,10 @@ static void a_connect_from_an_immediate_completes_without_waiting(void **state) 
   uint64_t raw = read_ns(CLOCK_MONOTONIC_RAW);
   assert_int_equal(cw_clock_run_all(h), 1);
   assert_true(read_ns(CLOCK_MONOTONIC_RAW) - raw < 2500000000u); /* it did not wait the 5 s for real */
-  assert_string_equal(log_text, "connected@0 t5000@5000");
+  assert_rec("connected@0 t5000@5000");
   uv_close((uv_handle_t *)&tcp.t5000, NULL);
   close(server);
-  close_harness();
+  harness_close();
 }
 
 /* ---- sleeps, threads, other fds ----------------------------------------------------------- */
@@ -568,7 +536,7 @@ static void sleeps_of_the_harness_thread_move_the_clock(void **state) {
   assert_int_equal(errno, EINVAL);
   assert_int_equal(cw_clock_now(h), 3020);
   assert_true(read_ns(CLOCK_MONOTONIC_RAW) - raw < 1000000000u); /* 3 s of sleeps took no real time */
-  close_harness();
+  harness_close();
 }
 
 static struct {
@@ -597,7 +565,7 @@ static void other_threads_read_virtual_time_and_sleep_for_real(void **state) {
   assert_int_equal(other.mono_after, mono); /* its real sleep moved nothing */
   assert_true(other.raw_slept >= 20000000);
   assert_int_equal(cw_clock_now(h), 5000);
-  close_harness();
+  harness_close();
 }
 
 static void other_epoll_fds_poll_for_real(void **state) {
@@ -611,7 +579,7 @@ static void other_epoll_fds_poll_for_real(void **state) {
   assert_true(read_ns(CLOCK_MONOTONIC_RAW) - raw >= 29000000); /* the kernel's timer slack aside */
   assert_int_equal(cw_clock_now(h), 0);
   close(epfd);
-  close_harness();
+  harness_close();
 }
 
 /* Whether CLOCK_MONOTONIC from libc moves with the kernel's across a real 2 ms sleep. */
@@ -627,7 +595,7 @@ static void time_is_real_outside_a_harness(void **state) {
   assert_true(monotonic_is_real());
   open_harness(capture_opts(0));
   assert_false(monotonic_is_real());
-  close_harness();
+  harness_close();
   assert_true(monotonic_is_real());
   uint64_t raw = read_ns(CLOCK_MONOTONIC_RAW);
   usleep(10000);
@@ -667,8 +635,8 @@ static void core_timers_run_on_virtual_time(void **state) {
   (void)state;
   open_harness(capture_opts(0));
   assert_int_equal(cw_harness_run(h, core_main, NULL), 0);
-  assert_string_equal(log_text, "first@1000 second@2500 iv@2600 iv@2700 iv@2800");
-  close_harness();
+  assert_rec("first@1000 second@2500 iv@2600 iv@2700 iv@2800");
+  harness_close();
 }
 
 /* A hand-written retry with backoff (1, 2, 4, 8, 15 s): the sixth attempt,
@@ -692,9 +660,9 @@ static void retry_with_backoff_covers_30_s_at_once(void **state) {
   uint64_t wall = read_ns(CLOCK_MONOTONIC_RAW);
   assert_int_equal(cw_harness_run(h, attempt, NULL), 0);
   wall = read_ns(CLOCK_MONOTONIC_RAW) - wall;
-  assert_string_equal(log_text, "attempt@0 attempt@1000 attempt@3000 attempt@7000 attempt@15000 attempt@30000 ok@30000");
+  assert_rec("attempt@0 attempt@1000 attempt@3000 attempt@7000 attempt@15000 attempt@30000 ok@30000");
   assert_true(wall < 5000000000u); /* a sanity bound: 30 s of virtual time */
-  close_harness();
+  harness_close();
 }
 
 /* ---- shuffle ------------------------------------------------------------------------------- */
@@ -724,8 +692,8 @@ static const char *run_race(uint64_t seed, bool shuffle) {
   open_harness(opts);
   order[0] = '\0';
   assert_int_equal(cw_harness_run(h, race_main, NULL), 0);
-  assert_string_equal(log_text, "t100@100");
-  close_harness();
+  assert_rec("t100@100");
+  harness_close();
   return order;
 }
 
@@ -773,28 +741,28 @@ int main(int argc, char **argv) {
   if (argc == 2 && strcmp(argv[1], "bench") == 0)
     return bench();
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test_teardown(an_hour_of_uv_timers_runs_at_once_in_order, teardown),
-      cmocka_unit_test_teardown(every_clock_reads_the_virtual_time, teardown),
-      cmocka_unit_test_teardown(advance_fires_what_is_due_in_the_window_in_order, teardown),
-      cmocka_unit_test_teardown(advance_fires_intervals_each_time_they_are_due, teardown),
-      cmocka_unit_test_teardown(next_jumps_to_the_next_timer_only, teardown),
-      cmocka_unit_test_teardown(run_all_fires_timers_until_none_is_left, teardown),
-      cmocka_unit_test_teardown(run_pending_stops_at_the_last_deadline_pending_now, teardown),
-      cmocka_unit_test_teardown(timer_count_counts_core_timers_and_uv_timers, teardown),
-      cmocka_unit_test_teardown(run_all_stops_an_interval_that_never_ends, teardown),
-      cmocka_unit_test_teardown(harness_run_stops_a_uv_timer_that_never_ends, teardown),
-      cmocka_unit_test_teardown(controls_from_a_callback_are_a_failure, teardown),
-      cmocka_unit_test_teardown(set_system_time_moves_the_wall_clock_only, teardown),
-      cmocka_unit_test_teardown(harness_run_waits_for_real_work_in_real_time, teardown),
-      cmocka_unit_test_teardown(run_all_waits_for_real_work_in_real_time, teardown),
-      cmocka_unit_test_teardown(a_connect_from_an_immediate_completes_without_waiting, teardown),
-      cmocka_unit_test_teardown(sleeps_of_the_harness_thread_move_the_clock, teardown),
-      cmocka_unit_test_teardown(other_threads_read_virtual_time_and_sleep_for_real, teardown),
-      cmocka_unit_test_teardown(other_epoll_fds_poll_for_real, teardown),
-      cmocka_unit_test_teardown(time_is_real_outside_a_harness, teardown),
-      cmocka_unit_test_teardown(core_timers_run_on_virtual_time, teardown),
-      cmocka_unit_test_teardown(retry_with_backoff_covers_30_s_at_once, teardown),
-      cmocka_unit_test_teardown(shuffle_lets_a_seeded_millisecond_pass, teardown),
+      harness_test_opening(an_hour_of_uv_timers_runs_at_once_in_order),
+      harness_test_opening(every_clock_reads_the_virtual_time),
+      harness_test_opening(advance_fires_what_is_due_in_the_window_in_order),
+      harness_test_opening(advance_fires_intervals_each_time_they_are_due),
+      harness_test_opening(next_jumps_to_the_next_timer_only),
+      harness_test_opening(run_all_fires_timers_until_none_is_left),
+      harness_test_opening(run_pending_stops_at_the_last_deadline_pending_now),
+      harness_test_opening(timer_count_counts_core_timers_and_uv_timers),
+      harness_test_opening(run_all_stops_an_interval_that_never_ends),
+      harness_test_opening(harness_run_stops_a_uv_timer_that_never_ends),
+      harness_test_opening(controls_from_a_callback_are_a_failure),
+      harness_test_opening(set_system_time_moves_the_wall_clock_only),
+      harness_test_opening(harness_run_waits_for_real_work_in_real_time),
+      harness_test_opening(run_all_waits_for_real_work_in_real_time),
+      harness_test_opening(a_connect_from_an_immediate_completes_without_waiting),
+      harness_test_opening(sleeps_of_the_harness_thread_move_the_clock),
+      harness_test_opening(other_threads_read_virtual_time_and_sleep_for_real),
+      harness_test_opening(other_epoll_fds_poll_for_real),
+      harness_test_opening(time_is_real_outside_a_harness),
+      harness_test_opening(core_timers_run_on_virtual_time),
+      harness_test_opening(retry_with_backoff_covers_30_s_at_once),
+      harness_test_opening(shuffle_lets_a_seeded_millisecond_pass),
   };
   return cmocka_run_group_tests_name("clock", tests, NULL, NULL);
 }

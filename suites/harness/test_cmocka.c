@@ -3,29 +3,9 @@
  * to show that its failures fail it under meson test. */
 #include <clockwork/cmocka.h>
 
-#include "support.h"
-
-/* The running test's loop, for its callbacks. */
-static cw_loop *loop;
-
-static void log_fn(void *label) { cw_trace(loop, label); }
-
-static cw_result log_then(void *label, cw_result in) {
-  cw_trace(loop, label);
-  return in;
-}
+#include "harness_fixture.h"
 
 /* ---- typical tests ------------------------------------------------------------------ */
-
-/* 01-predict-order: log A; setTimeout B; Promise.resolve().then(C).then(D); log E */
-static void predict_order_script(void *arg) {
-  (void)arg;
-  cw_trace(loop, "A");
-  cw_set_timeout(loop, 0, log_fn, "B");
-  cw_promise *p = cw_then(cw_resolved(loop, NULL), log_then, NULL, "C");
-  cw_detach(cw_then(p, log_then, NULL, "D"));
-  cw_trace(loop, "E");
-}
 
 static void predict_order(void **state) {
   cw_harness *h = cw_test_harness(state);
@@ -53,7 +33,7 @@ static const cw_harness_opts allow_timers = {.allow = CW_ALLOW_TIMERS};
 
 static void a_timer_left_armed_on_purpose(void **state) {
   cw_harness *h = cw_test_harness(state);
-  cw_set_timeout(cw_harness_loop(h), 10, log_fn, "never");
+  cw_set_timeout(cw_harness_loop(h), 10, trace_fn, "never");
   assert_int_equal(cw_clock_timer_count(h), 1);
 }
 
@@ -70,7 +50,7 @@ typedef struct leak {
 
 static void leak_timer(cw_harness *h, bool allowed, char *report, size_t size) {
   (void)allowed;
-  int line = LINE_OF(cw_set_timeout(cw_harness_loop(h), 10, log_fn, "never"));
+  int line = LINE_OF(cw_set_timeout(cw_harness_loop(h), 10, trace_fn, "never"));
   snprintf(report, size, "timeout created at %s:%d still armed (no timers may leak from a test)", __FILE__, line);
 }
 
@@ -145,7 +125,7 @@ enum { WRONG_ORDER_LINE = __LINE__ + 1 };
 static void wrong_order(void **state) { assert_trace(run_predict_order(state), "A B C D E"); }
 
 enum { LEAKED_TIMER_LINE = __LINE__ + 1 };
-static void leaked_timer(void **state) { cw_set_timeout(cw_harness_loop(cw_test_harness(state)), 9, log_fn, "no"); }
+static void leaked_timer(void **state) { cw_set_timeout(cw_harness_loop(cw_test_harness(state)), 9, trace_fn, "no"); }
 
 static int run_failing_group(void) {
   const struct CMUnitTest tests[] = {cw_test(predict_order), cw_test(wrong_order), cw_test(leaked_timer)};

@@ -1,34 +1,11 @@
 /* Probes on virtual time: what they count, in which window, their exact
  * figures and the exact text of their verdicts; and the fakes' operations
  * among the labels of the trace written to CW_TRACE. */
-#include "support.h"
+#include "harness_fixture.h"
 
 #include <clockwork/probe.h>
 
 #include "batch.h"
-
-/* The line a call is on: int at = LINE_OF(cw_x(...)); */
-#define LINE_OF(call) ((void)(call), __LINE__)
-
-static cw_harness *h;
-static cw_loop *loop;
-
-static int setup(void **state) {
-  (void)state;
-  capture_reset();
-  cw_harness_opts opts = capture_opts(0);
-  h = cw_harness_new(&opts);
-  loop = cw_harness_loop(h);
-  return h ? 0 : -1;
-}
-
-static int teardown(void **state) {
-  (void)state;
-  cw_harness_free(h);
-  h = NULL;
-  loop = NULL;
-  return unchecked_failures() ? -1 : 0;
-}
 
 /* Runs b under a probe over pattern; the probe, ended. */
 static cw_probe *probe_run(const char *pattern, batch *b) {
@@ -229,33 +206,26 @@ static void bad_arguments_are_failures(void **state) {
   cw_probe_free(p);
 }
 
+static const cw_harness_opts real_io = {.seed = CAPTURE_SEED, .real_io = true};
+
 static void real_io_has_nothing_to_count(void **state) {
   (void)state;
-  capture_reset();
-  cw_harness_opts opts = capture_opts(0);
-  opts.real_io = true;
-  cw_harness *real = cw_harness_new(&opts);
-  assert_non_null(real);
-  int at = LINE_OF(assert_null(cw_probe_begin(real, "*")));
+  int at = LINE_OF(assert_null(cw_probe_begin(h, "*")));
   expect_failure(__FILE__, at,
                  "cw_probe_begin: this harness has no fakes (opts.real_io is set): probes count the fakes' "
                  "operations");
-  cw_harness_free(real);
+  harness_close();
   assert_int_equal(unchecked_failures(), 0);
 }
 
 /* A probe outlives its harness: freeing the harness ends it. */
 static void freeing_the_harness_ends_its_probes(void **state) {
   (void)state;
-  capture_reset();
-  cw_harness_opts opts = capture_opts(0);
-  cw_harness *own = cw_harness_new(&opts);
-  assert_non_null(own);
-  work_latency(own, 100);
-  cw_probe *p = cw_probe_begin(own, "*");
-  batch b = {cw_harness_loop(own), .n = 3};
-  assert_int_equal(cw_harness_run(own, batch_run, &b), 0);
-  cw_harness_free(own);
+  work_latency(h, 100);
+  cw_probe *p = cw_probe_begin(h, "*");
+  batch b = {loop, .n = 3};
+  assert_int_equal(cw_harness_run(h, batch_run, &b), 0);
+  harness_close();
   expect_figures(p, 3, 3, 3, 100, 300);
   cw_probe_end(p);
   cw_probe_free(p);
@@ -263,6 +233,24 @@ static void freeing_the_harness_ends_its_probes(void **state) {
 }
 
 /* ---- op records in the trace ------------------------------------------------------- */
+
+/* Opens the harness with CW_TRACE naming trace_path, a new temporary file,
+ * which its teardown writes; path is a second one, for cw_trace_write_json. */
+static void open_traced(char trace_path[32], char path[32]) {
+  temp_file(trace_path);
+  temp_file(path);
+  setenv("CW_TRACE", trace_path, 1);
+  assert_int_equal(harness_open(capture_opts(0)), 0);
+}
+
+/* Writes the trace to path with cw_trace_write_json, then frees the harness
+ * (which writes CW_TRACE's); the text at path. */
+static char *close_traced(const char *path) {
+  assert_int_equal(cw_trace_write_json(h, path), 0);
+  harness_close();
+  unsetenv("CW_TRACE");
+  return read_file(path);
+}
 
 static cw_result trace_done(void *label, cw_result in) {
   cw_trace(loop, label);
@@ -302,24 +290,13 @@ static const char ops_trace[] =
 static void the_trace_records_the_operations(void **state) {
   (void)state;
   char teardown_path[32], written_path[32];
-  temp_file(teardown_path);
-  temp_file(written_path);
-  setenv("CW_TRACE", teardown_path, 1);
-  capture_reset();
-  cw_harness_opts opts = capture_opts(0);
-  cw_harness *own = cw_harness_new(&opts);
-  assert_non_null(own);
-  loop = cw_harness_loop(own);
-  work_latency(own, 50);
-  cw_fake_rule(own, &(cw_rule_spec){.op = "fs.read", .latency = {CW_LATENCY_FIXED, 12, 0}});
-  assert_int_equal(cw_fake_fs_put(own, "/db/1", "one", 3), 0);
-  assert_int_equal(cw_fake_fs_put(own, "/db/2", "two 2", 5), 0);
-  assert_int_equal(cw_harness_run(own, reads_and_work, NULL), 0);
-  assert_int_equal(cw_trace_write_json(own, written_path), 0);
-  cw_harness_free(own);
-  unsetenv("CW_TRACE");
-  loop = NULL;
-  char *at_teardown = read_file(teardown_path), *written = read_file(written_path);
+  open_traced(teardown_path, written_path);
+  work_latency(h, 50);
+  cw_fake_rule(h, &(cw_rule_spec){.op = "fs.read", .latency = {CW_LATENCY_FIXED, 12, 0}});
+  assert_int_equal(cw_fake_fs_put(h, "/db/1", "one", 3), 0);
+  assert_int_equal(cw_fake_fs_put(h, "/db/2", "two 2", 5), 0);
+  assert_int_equal(cw_harness_run(h, reads_and_work, NULL), 0);
+  char *written = close_traced(written_path), *at_teardown = read_file(teardown_path);
   assert_string_equal(written, ops_trace);
   assert_string_equal(at_teardown, ops_trace);
   free(at_teardown);
@@ -341,20 +318,11 @@ static size_t count_of(const char *text, const char *part) {
 static void many_in_flight_are_all_recorded(void **state) {
   (void)state;
   char trace_path[32], path[32];
-  temp_file(trace_path);
-  temp_file(path);
-  setenv("CW_TRACE", trace_path, 1);
-  capture_reset();
-  cw_harness_opts opts = capture_opts(0);
-  cw_harness *own = cw_harness_new(&opts);
-  assert_non_null(own);
-  cw_fake_rule(own, &(cw_rule_spec){.op = "work.run", .latency = {CW_LATENCY_UNIFORM, 1, 100}});
-  batch b = {cw_harness_loop(own), .n = 500};
-  assert_int_equal(cw_harness_run(own, batch_run, &b), 0);
-  assert_int_equal(cw_trace_write_json(own, path), 0);
-  cw_harness_free(own);
-  unsetenv("CW_TRACE");
-  char *text = read_file(path);
+  open_traced(trace_path, path);
+  cw_fake_rule(h, &(cw_rule_spec){.op = "work.run", .latency = {CW_LATENCY_UNIFORM, 1, 100}});
+  batch b = {loop, .n = 500};
+  assert_int_equal(cw_harness_run(h, batch_run, &b), 0);
+  char *text = close_traced(path);
   assert_int_equal(count_of(text, "{\"op\":\"work.run\",\"subject\":\"\",\"start_ms\":0.000,\"end_ms\":"), 500);
   assert_int_equal(count_of(text, "\n"), 500);
   free(text);
@@ -384,20 +352,20 @@ int main(int argc, char **argv) {
   child_self = argv[0];
   unsetenv("CW_TRACE");
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test_setup_teardown(all_at_once_is_parallel_not_serial, setup, teardown),
-      cmocka_unit_test_setup_teardown(an_await_inside_a_loop_is_serialized, setup, teardown),
-      cmocka_unit_test_setup_teardown(a_low_limit_is_not_parallel_enough, setup, teardown),
-      cmocka_unit_test_setup_teardown(long_runs_read_in_hours, setup, teardown),
-      cmocka_unit_test_setup_teardown(patterns_choose_the_operations, setup, teardown),
-      cmocka_unit_test_setup_teardown(the_window_is_from_begin_to_end, setup, teardown),
-      cmocka_unit_test_setup_teardown(in_flight_at_the_end_counts_its_time_inside, setup, teardown),
-      cmocka_unit_test_setup_teardown(nothing_to_judge_is_a_failure, setup, teardown),
-      cmocka_unit_test_setup_teardown(bad_arguments_are_failures, setup, teardown),
-      cmocka_unit_test(real_io_has_nothing_to_count),
-      cmocka_unit_test(freeing_the_harness_ends_its_probes),
-      cmocka_unit_test(the_trace_records_the_operations),
-      cmocka_unit_test(many_in_flight_are_all_recorded),
-      cmocka_unit_test_setup_teardown(without_cw_trace_only_labels, setup, teardown),
+      harness_test(all_at_once_is_parallel_not_serial),
+      harness_test(an_await_inside_a_loop_is_serialized),
+      harness_test(a_low_limit_is_not_parallel_enough),
+      harness_test(long_runs_read_in_hours),
+      harness_test(patterns_choose_the_operations),
+      harness_test(the_window_is_from_begin_to_end),
+      harness_test(in_flight_at_the_end_counts_its_time_inside),
+      harness_test(nothing_to_judge_is_a_failure),
+      harness_test(bad_arguments_are_failures),
+      harness_test_with(real_io_has_nothing_to_count, &real_io),
+      harness_test(freeing_the_harness_ends_its_probes),
+      harness_test_opening(the_trace_records_the_operations),
+      harness_test_opening(many_in_flight_are_all_recorded),
+      harness_test(without_cw_trace_only_labels),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -4,7 +4,7 @@
  * operations of 100 ms take about 100 ms in parallel, about 1 s in series.
  * Every check on time is a bound or a probe's tolerance, never an exact
  * wall time. The whole suite takes about 1.2 s. */
-#include "support.h"
+#include "harness_fixture.h"
 
 #include <time.h>
 
@@ -12,45 +12,13 @@
 
 #include "batch.h"
 
-static cw_harness *h;
-static cw_loop *loop;
-
-static int setup(void **state) {
-  (void)state;
-  capture_reset();
-  cw_harness_opts opts = capture_opts(0);
-  opts.real_time = true;
-  h = cw_harness_new(&opts);
-  loop = cw_harness_loop(h);
-  return h ? 0 : -1;
-}
-
-static int teardown(void **state) {
-  (void)state;
-  cw_harness_free(h);
-  h = NULL;
-  loop = NULL;
-  return unchecked_failures() ? -1 : 0;
-}
+/* Every test runs on real time. */
+static const cw_harness_opts real_time = {.seed = CAPTURE_SEED, .real_time = true};
 
 static double wall_ms(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC_RAW, &ts);
   return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-/* The next failure captured holds each part given, in order (the
- * wall times in it vary, and the clock's come from the library's files). */
-static void expect_failure_with(const char *part, ...) {
-  if (captured.taken == captured.len)
-    fail_msg("expected a failure with \"%s\"; there was none", part);
-  const char *text = captured.text[captured.taken++], *at = text;
-  va_list ap;
-  va_start(ap, part);
-  for (; part; part = va_arg(ap, const char *))
-    if (!(at = strstr(at, part)))
-      fail_msg("expected a failure with \"%s\", got:\n%s", part, text);
-  va_end(ap);
 }
 
 static cw_probe *probe_run(batch *b) {
@@ -134,11 +102,11 @@ int main(int argc, char **argv) {
   (void)argc;
   child_self = argv[0];
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test_setup_teardown(ten_at_once_take_about_one_latency, setup, teardown),
-      cmocka_unit_test_setup_teardown(ten_awaited_in_a_loop_take_ten_latencies, setup, teardown),
-      cmocka_unit_test_setup_teardown(the_verdicts_name_the_tolerance, setup, teardown),
-      cmocka_unit_test_setup_teardown(timers_and_sleeps_are_real, setup, teardown),
-      cmocka_unit_test_setup_teardown(the_clock_controls_refuse, setup, teardown),
+      harness_test_with(ten_at_once_take_about_one_latency, &real_time),
+      harness_test_with(ten_awaited_in_a_loop_take_ten_latencies, &real_time),
+      harness_test_with(the_verdicts_name_the_tolerance, &real_time),
+      harness_test_with(timers_and_sleeps_are_real, &real_time),
+      harness_test_with(the_clock_controls_refuse, &real_time),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

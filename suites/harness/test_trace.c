@@ -1,41 +1,11 @@
 /* Ordering traces: what cw_trace records, the assertions and the exact text
  * of their failures, the JSON lines export, and byte-identical traces for
  * the same seed. */
-#include "support.h"
-
-/* The line a call is on: int at = LINE_OF(cw_x(...)); */
-#define LINE_OF(call) ((void)(call), __LINE__)
+#include "harness_fixture.h"
 
 #include <errno.h>
 
 #include <clockwork/concurrency.h>
-
-static cw_harness *h;
-static cw_loop *loop;
-
-static int setup(void **state) {
-  (void)state;
-  capture_reset();
-  cw_harness_opts opts = capture_opts(0);
-  h = cw_harness_new(&opts);
-  loop = cw_harness_loop(h);
-  return h ? 0 : -1;
-}
-
-static int teardown(void **state) {
-  (void)state;
-  cw_harness_free(h);
-  h = NULL;
-  loop = NULL;
-  return unchecked_failures() ? -1 : 0;
-}
-
-static void trace_fn(void *label) { cw_trace(loop, label); }
-
-static cw_result trace_then(void *label, cw_result in) {
-  cw_trace(loop, label);
-  return in;
-}
 
 /* ---- recording ------------------------------------------------------------------ */
 
@@ -147,20 +117,10 @@ static void another_loop_or_no_label_is_a_failure(void **state) {
 
 /* ---- assertions ------------------------------------------------------------------ */
 
-/* 01-predict-order: log A; setTimeout B; Promise.resolve().then(C).then(D); log E */
-static void predict_order(void *arg) {
-  (void)arg;
-  cw_trace(loop, "A");
-  cw_set_timeout(loop, 0, trace_fn, "B");
-  cw_promise *p = cw_then(cw_resolved(loop, NULL), trace_then, NULL, "C");
-  cw_detach(cw_then(p, trace_then, NULL, "D"));
-  cw_trace(loop, "E");
-}
-
 static void expect_holds_on_the_exact_sequence(void **state) {
   (void)state;
   assert_true(cw_trace_expect(h, ""));
-  assert_int_equal(cw_harness_run(h, predict_order, NULL), 0);
+  assert_int_equal(cw_harness_run(h, predict_order_script, NULL), 0);
   assert_true(cw_trace_expect(h, "A E C D B"));
   assert_true(cw_trace_expect(h, "  A\tE C\nD   B "));
   assert_int_equal(cw_harness_failures(h), 0);
@@ -168,7 +128,7 @@ static void expect_holds_on_the_exact_sequence(void **state) {
 
 static void expect_marks_the_first_divergence(void **state) {
   (void)state;
-  assert_int_equal(cw_harness_run(h, predict_order, NULL), 0);
+  assert_int_equal(cw_harness_run(h, predict_order_script, NULL), 0);
   assert_false(cw_trace_expect_at(h, "A E D C B", "site.c", 7));
   expect_failure("site.c", 7,
                  "the trace differs from the expected one at entry 2 (5 expected, 5 recorded):\n"
@@ -182,7 +142,7 @@ static void expect_marks_the_first_divergence(void **state) {
 
 static void expect_shows_missing_and_extra_entries(void **state) {
   (void)state;
-  assert_int_equal(cw_harness_run(h, predict_order, NULL), 0);
+  assert_int_equal(cw_harness_run(h, predict_order_script, NULL), 0);
   assert_false(cw_trace_expect_at(h, "A E C", "site.c", 8));
   expect_failure("site.c", 8,
                  "the trace differs from the expected one at entry 3 (3 expected, 5 recorded):\n"
@@ -231,7 +191,7 @@ static void a_long_trace_is_shown_around_the_divergence(void **state) {
 
 static void before_reports_order_and_absence(void **state) {
   (void)state;
-  assert_int_equal(cw_harness_run(h, predict_order, NULL), 0);
+  assert_int_equal(cw_harness_run(h, predict_order_script, NULL), 0);
   assert_true(cw_trace_before(h, "A", "B"));
   assert_true(cw_trace_before(h, "C", "D"));
   assert_false(cw_trace_before_at(h, "B", "C", "site.c", 11));
@@ -256,7 +216,7 @@ static void before_reports_order_and_absence(void **state) {
 
 static void in_phase_reports_the_phase_recorded(void **state) {
   (void)state;
-  assert_int_equal(cw_harness_run(h, predict_order, NULL), 0);
+  assert_int_equal(cw_harness_run(h, predict_order_script, NULL), 0);
   assert_true(cw_trace_in_phase(h, "A", CW_PHASE_MAIN));
   assert_true(cw_trace_in_phase(h, "C", CW_PHASE_MICROTASK));
   assert_true(cw_trace_in_phase(h, "B", CW_PHASE_TIMERS));
@@ -279,7 +239,7 @@ static void in_phase_reports_the_phase_recorded(void **state) {
 
 static void same_macrotask_spans_a_macrotask_and_its_drain(void **state) {
   (void)state;
-  assert_int_equal(cw_harness_run(h, predict_order, NULL), 0);
+  assert_int_equal(cw_harness_run(h, predict_order_script, NULL), 0);
   assert_true(cw_trace_same_macrotask(h, "A", "D"));
   assert_false(cw_trace_same_macrotask_at(h, "D", "B", "site.c", 15));
   expect_failure("site.c", 15,
@@ -393,21 +353,21 @@ int main(int argc, char **argv) {
   if (argc == 2 && strcmp(argv[1], "seeded-program") == 0)
     return run_seeded_program();
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test_setup_teardown(records_label_time_phase_and_macrotask, setup, teardown),
-      cmocka_unit_test_setup_teardown(outside_a_run_records_phase_none_at_the_clock_time, setup, teardown),
-      cmocka_unit_test_setup_teardown(labels_are_copied, setup, teardown),
-      cmocka_unit_test_setup_teardown(clear_empties_the_trace, setup, teardown),
+      harness_test(records_label_time_phase_and_macrotask),
+      harness_test(outside_a_run_records_phase_none_at_the_clock_time),
+      harness_test(labels_are_copied),
+      harness_test(clear_empties_the_trace),
       cmocka_unit_test(without_a_harness_nothing_is_recorded),
-      cmocka_unit_test_setup_teardown(another_loop_or_no_label_is_a_failure, setup, teardown),
-      cmocka_unit_test_setup_teardown(expect_holds_on_the_exact_sequence, setup, teardown),
-      cmocka_unit_test_setup_teardown(expect_marks_the_first_divergence, setup, teardown),
-      cmocka_unit_test_setup_teardown(expect_shows_missing_and_extra_entries, setup, teardown),
-      cmocka_unit_test_setup_teardown(a_long_trace_is_shown_around_the_divergence, setup, teardown),
-      cmocka_unit_test_setup_teardown(before_reports_order_and_absence, setup, teardown),
-      cmocka_unit_test_setup_teardown(in_phase_reports_the_phase_recorded, setup, teardown),
-      cmocka_unit_test_setup_teardown(same_macrotask_spans_a_macrotask_and_its_drain, setup, teardown),
-      cmocka_unit_test_setup_teardown(json_lines_escape_labels, setup, teardown),
-      cmocka_unit_test_setup_teardown(json_write_errors_are_negative_errno, setup, teardown),
+      harness_test(another_loop_or_no_label_is_a_failure),
+      harness_test(expect_holds_on_the_exact_sequence),
+      harness_test(expect_marks_the_first_divergence),
+      harness_test(expect_shows_missing_and_extra_entries),
+      harness_test(a_long_trace_is_shown_around_the_divergence),
+      harness_test(before_reports_order_and_absence),
+      harness_test(in_phase_reports_the_phase_recorded),
+      harness_test(same_macrotask_spans_a_macrotask_and_its_drain),
+      harness_test(json_lines_escape_labels),
+      harness_test(json_write_errors_are_negative_errno),
       cmocka_unit_test(the_same_seed_gives_a_byte_identical_trace),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

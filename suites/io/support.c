@@ -44,13 +44,7 @@ int io_teardown(void **state) {
   return rc;
 }
 
-const char *at(const char *name) {
-  static char paths[4][512];
-  static unsigned next;
-  char *p = paths[next++ % 4];
-  snprintf(p, sizeof paths[0], "%s/%s", dir, name);
-  return p;
-}
+const char *fs_dir(void) { return dir; }
 
 void put_file(const char *name, const char *data, size_t len) {
   int fd = open(at(name), O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -75,43 +69,18 @@ char *get_file(const char *name, size_t *len) {
   return data;
 }
 
-static cw_task_fn task_fn;
-static void *task_arg;
+static int run_on_test_loop(cw_fn main) { return cw_run(test_loop, main, NULL); }
 
-static void spawn_main(void *unused) {
-  (void)unused;
-  cw_detach(cw_spawn(test_loop, task_fn, task_arg));
-}
-
-void run_task(cw_task_fn fn, void *arg) {
-  task_fn = fn;
-  task_arg = arg;
-  assert_int_equal(cw_run(test_loop, spawn_main, NULL), 0);
-  assert_int_equal(cw_loop_tasks(test_loop, NULL, NULL), 0);
-  assert_int_equal(cw_io_in_flight(test_loop), 0);
-}
-
-static cw_result record(const char *label, cw_promise *p, bool count) {
-  cw_result r = cw_await(p);
-  if (r.state == CW_REJECTED)
-    rec_fmt("%s:%s", label, cw_err_name(r.error));
-  else if (count)
-    rec_fmt("%s:%ld", label, (long)(intptr_t)r.value);
-  else
-    rec_fmt("%s:ok", label);
-  return r;
-}
-
-cw_result outcome(const char *label, cw_promise *p) { return record(label, p, false); }
-
-cw_result counted(const char *label, cw_promise *p) { return record(label, p, true); }
+void run_task(cw_task_fn fn, void *arg) { run_as_task(test_loop, run_on_test_loop, fn, arg); }
 
 void settle(cw_promise *p) {
   while (cw_promise_state(p) == CW_PENDING)
     uv_run(cw_loop_uv(test_loop), UV_RUN_ONCE);
 }
 
-int open_fds(void) {
+cw_loop *fs_loop(void) { return test_loop; }
+
+int open_files(void) {
   DIR *d = opendir("/proc/self/fd");
   assert_non_null(d);
   int n = 0;

@@ -86,9 +86,9 @@ static void whole_files_fail_at_the_faulted_step(void **state) {
   (void)state;
   put_file("f", "old", 3);
   put_file("g", "old", 3);
-  int fds = open_fds();
+  int fds = open_files();
   run_task(faulted_whole_files, NULL);
-  assert_int_equal(open_fds(), fds);
+  assert_int_equal(open_files(), fds);
   assert_rec("read_file:UV_EIO no data write_file:UV_EROFS write_file:UV_ENOSPC");
   size_t len;
   char *data = get_file("f", &len);

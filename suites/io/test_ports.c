@@ -191,7 +191,7 @@ static void settled_ok(cw_promise *p) {
 static void loop_free_with_real_operations_in_flight(void **state) {
   (void)state;
   cw_loop_free(test_loop); /* counted apart from the loop's own descriptors */
-  int fds = open_fds();
+  int fds = open_files();
   test_loop = cw_loop_new();
   put_file("f", "contents", 8);
   cw_socket *listener, *client, *server;
@@ -218,7 +218,7 @@ static void loop_free_with_real_operations_in_flight(void **state) {
   cw_loop_free(test_loop);
   test_loop = NULL;
   assert_int_equal(atomic_load(&slow_finished), 1);
-  assert_int_equal(open_fds(), fds);
+  assert_int_equal(open_files(), fds);
   assert_null(data);
   assert_int_equal(len, 0);
   assert_memory_equal(buf, "....", 4);

@@ -8,7 +8,7 @@
 
 #include <cmocka.h>
 
-static char seq[8192];
+static char seq[16384];
 static size_t seq_len;
 
 /* Labels of rec_chain links: they must outlive the chain, so they live here. */
@@ -16,12 +16,12 @@ static char chain_labels[64][16];
 static size_t chain_used;
 
 void rec_fmt(const char *fmt, ...) {
-  char label[256];
+  if (seq_len)
+    seq[seq_len++] = ' ';
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(label, sizeof label, fmt, ap);
+  int n = vsnprintf(seq + seq_len, sizeof seq - seq_len, fmt, ap);
   va_end(ap);
-  int n = snprintf(seq + seq_len, sizeof seq - seq_len, "%s%s", seq_len ? " " : "", label);
   if (n < 0 || (size_t)n >= sizeof seq - seq_len)
     fail_msg("the recorded sequence outgrew %zu bytes", sizeof seq);
   seq_len += (size_t)n;
