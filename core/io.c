@@ -12,11 +12,14 @@
 
 typedef struct whole_file whole_file;
 
+/* Path bytes an operation keeps inside itself; longer paths are malloc'ed. */
+enum { REQ_STRINGS = 64 };
+
 /* An operation from the call to its completion. */
 typedef struct io_req {
   cw_io_op op; /* first: backends get &op */
   const cw_io_backend *backend;
-  struct io_req *prev, *next; /* in flight on the loop */
+  struct io_req *prev, *next; /* in flight on the loop; next links the spare ones */
   struct io_req *soon;        /* queued by cw_io_complete_soon, with its result */
   intptr_t soon_result;
   void *soon_value;
@@ -25,6 +28,8 @@ typedef struct io_req {
   whole_file *whole;          /* the step's operation */
   void *out;                  /* the caller's cw_stat, cw_dirent *, cw_socket * or address text */
   size_t *out_len;            /* fs.readdir: the caller's count */
+  char *strings;              /* path and path2: inline, or malloc'ed when longer */
+  char inline_strings[REQ_STRINGS];
 } io_req;
 
 /* What delivers cw_io_complete_soon's results: see there. */
@@ -33,10 +38,27 @@ typedef struct soon_handles {
   uv_idle_t idle;
 } soon_handles;
 
+/* The buffer a whole-file read starts with, as Node's readFile when it
+ * does not know the size: kept for the next read once the data moved to
+ * a buffer of its own size; as many as read at a time, up to SPARE_BUFFERS. */
+#define WHOLE_FIRST ((size_t)64 << 10)
+#define SPARE_BUFFERS 16
+
+/* A spare first buffer of a whole-file read, linked through its start. */
+typedef struct spare_buffer {
+  struct spare_buffer *next;
+} spare_buffer;
+
+/* The ports keep the memory of finished operations for the next ones: an
+ * operation costs no allocation once the loop has run as many at a time. */
 typedef struct io_ports {
   const cw_io_backend *backend;
   uint64_t last_id;
   size_t in_flight;
+  io_req *spare_reqs;
+  whole_file *spare_wholes;
+  spare_buffer *spare_buffers;
+  size_t n_spare_buffers;
   io_req *first;                 /* in flight */
   io_req *soon_head, *soon_tail; /* results waiting for the next poll phase */
   soon_handles *soon;            /* deliver them; NULL until first needed */
@@ -158,10 +180,15 @@ int cw_tcp_port_at(const cw_socket *handle, const char *file, int line) {
 /* A new operation; path and path2 (may be NULL) are copied into it. */
 static io_req *req_new(cw_loop *loop, cw_op_kind kind, const char *path, const char *path2, const char *file,
                        int line) {
+  io_ports *io = ports(loop);
   size_t n1 = path ? strlen(path) + 1 : 0, n2 = path2 ? strlen(path2) + 1 : 0;
-  io_req *r = xmalloc(sizeof *r + n1 + n2);
-  memset(r, 0, sizeof *r);
-  char *strings = (char *)(r + 1);
+  io_req *r = io->spare_reqs;
+  if (r)
+    io->spare_reqs = r->next;
+  else
+    r = xmalloc(sizeof *r);
+  memset(r, 0, offsetof(io_req, inline_strings));
+  char *strings = r->strings = n1 + n2 <= REQ_STRINGS ? r->inline_strings : xmalloc(n1 + n2);
   r->op.path = path ? memcpy(strings, path, n1) : NULL;
   r->op.path2 = path2 ? memcpy(strings + n1, path2, n2) : NULL;
   r->op.kind = kind;
@@ -170,8 +197,15 @@ static io_req *req_new(cw_loop *loop, cw_op_kind kind, const char *path, const c
   r->op.line = line;
   r->op.fd = -1;
   r->op.offset = -1;
-  r->backend = ports(loop)->backend;
+  r->backend = io->backend;
   return r;
+}
+
+static void req_free(io_ports *io, io_req *r) {
+  if (r->strings != r->inline_strings)
+    free(r->strings);
+  r->next = io->spare_reqs;
+  io->spare_reqs = r;
 }
 
 /* An operation on socket s. */
@@ -315,7 +349,7 @@ static void finish(io_req *r, intptr_t result, void *value) {
     promise_unref(p);
   if (r->whole)
     whole_step_done(r->whole, r->op.kind, result);
-  free(r);
+  req_free(r->op.loop->io, r);
 }
 
 void cw_io_complete(cw_io_op *op, intptr_t result, void *value) {
@@ -424,6 +458,8 @@ static void cancel_all(io_ports *io) {
   }
 }
 
+static void free_spares(io_ports *io);
+
 void io_destroy(cw_loop *loop) {
   io_ports *io = loop->io;
   if (!io)
@@ -445,6 +481,7 @@ void io_destroy(cw_loop *loop) {
     uv_close((uv_handle_t *)&io->soon->idle, free_soon_handles);
   }
   pool_destroy(&io->sockets);
+  free_spares(io);
   free(io);
   loop->io = NULL;
 }
@@ -463,12 +500,94 @@ struct whole_file {
   bool writing;
   int fd;
   int error;   /* the first one, reported once the file is closed */
-  char *data;  /* reading: malloc'ed; writing: the caller's */
+  char *data;  /* reading: a first buffer, then malloc'ed; writing: the caller's */
+  bool first;  /* data is a first buffer (WHOLE_FIRST) */
   size_t done; /* bytes read or written */
   size_t size; /* reading: data's capacity; writing: the bytes to write */
   char **data_out;
   size_t *len_out;
+  whole_file *next_spare;
 };
+
+static whole_file *whole_alloc(cw_loop *loop) {
+  io_ports *io = ports(loop);
+  whole_file *w = io->spare_wholes;
+  if (!w)
+    return xmalloc(sizeof *w);
+  io->spare_wholes = w->next_spare;
+  return w;
+}
+
+static char *first_buffer_take(io_ports *io) {
+  spare_buffer *b = io->spare_buffers;
+  if (!b)
+    return xmalloc(WHOLE_FIRST + 1);
+  io->spare_buffers = b->next;
+  io->n_spare_buffers--;
+  return (char *)b;
+}
+
+static void first_buffer_give(io_ports *io, char *data) {
+  if (io->n_spare_buffers == SPARE_BUFFERS) {
+    free(data);
+    return;
+  }
+  spare_buffer *b = (spare_buffer *)data;
+  b->next = io->spare_buffers;
+  io->spare_buffers = b;
+  io->n_spare_buffers++;
+}
+
+/* Lets go of a read's buffer: back with the spares, or freed. */
+static void whole_release_data(whole_file *w) {
+  if (w->first)
+    first_buffer_give(w->loop->io, w->data);
+  else
+    free(w->data);
+  w->data = NULL;
+  w->first = false;
+}
+
+/* Room for more of the file being read: a first buffer, then twice the
+ * room each time. */
+static void whole_grow(whole_file *w) {
+  io_ports *io = w->loop->io;
+  if (!w->size) {
+    w->data = first_buffer_take(io);
+    w->first = true;
+    w->size = WHOLE_FIRST;
+    return;
+  }
+  char *grown = w->first ? xmalloc(2 * w->size + 1) : realloc(w->data, 2 * w->size + 1);
+  if (!grown)
+    abort();
+  if (w->first) {
+    memcpy(grown, w->data, w->done);
+    first_buffer_give(io, w->data);
+    w->first = false;
+  }
+  w->data = grown;
+  w->size *= 2;
+}
+
+static void free_spares(io_ports *io) {
+  while (io->spare_reqs) {
+    io_req *r = io->spare_reqs;
+    io->spare_reqs = r->next;
+    free(r);
+  }
+  while (io->spare_wholes) {
+    whole_file *w = io->spare_wholes;
+    io->spare_wholes = w->next_spare;
+    free(w);
+  }
+  while (io->spare_buffers) {
+    spare_buffer *b = io->spare_buffers;
+    io->spare_buffers = b->next;
+    free(b);
+  }
+  io->n_spare_buffers = 0;
+}
 
 static cw_promise *whole_new(cw_loop *loop, whole_file *w, const char *path, const char *file, int line) {
   w->loop = loop;
@@ -479,6 +598,7 @@ static cw_promise *whole_new(cw_loop *loop, whole_file *w, const char *path, con
   w->line = line;
   w->fd = -1;
   w->error = 0;
+  w->first = false;
   w->done = 0;
   io_req *r = req_new(loop, CW_OP_FS_OPEN, path, NULL, file, line);
   r->whole = w;
@@ -494,13 +614,8 @@ static void whole_step(whole_file *w, cw_op_kind kind) {
   r->whole = w;
   r->op.fd = w->fd;
   if (kind != CW_OP_FS_CLOSE) {
-    if (!w->writing && w->done == w->size) {
-      w->size = w->size ? 2 * w->size : 64 << 10;
-      char *grown = realloc(w->data, w->size + 1);
-      if (!grown)
-        abort();
-      w->data = grown;
-    }
+    if (!w->writing && w->done == w->size)
+      whole_grow(w);
     size_t left = w->size - w->done;
     r->op.buf = w->data + w->done;
     r->op.len = left < WHOLE_CHUNK ? left : WHOLE_CHUNK;
@@ -516,6 +631,11 @@ static void whole_settle(whole_file *w) {
   } else if (to_caller) {
     void *value = NULL;
     if (!w->writing) {
+      if (w->first) { /* the caller's buffer is the size of the file */
+        char *data = memcpy(xmalloc(w->done + 1), w->data, w->done);
+        whole_release_data(w);
+        w->data = data;
+      }
       w->data[w->done] = '\0';
       *w->data_out = w->data;
       *w->len_out = w->done;
@@ -524,9 +644,11 @@ static void whole_settle(whole_file *w) {
     promise_settle(w->promise, CW_FULFILLED, value, 0, w->file, w->line);
   }
   if (!w->writing && (w->error || !to_caller))
-    free(w->data);
+    whole_release_data(w);
   promise_unref(w->promise);
-  free(w);
+  io_ports *io = w->loop->io;
+  w->next_spare = io->spare_wholes;
+  io->spare_wholes = w;
 }
 
 /* open, then reads or writes until the end, then close; at loop free,
@@ -677,7 +799,7 @@ cw_promise *cw_fs_read_file_at(cw_loop *loop, const char *path, char **data_out,
       !given(loop, data_out, "data pointer", function, file, line) ||
       !given(loop, len_out, "length pointer", function, file, line))
     return NULL;
-  whole_file *w = xmalloc(sizeof *w);
+  whole_file *w = whole_alloc(loop);
   w->writing = false;
   w->data = NULL;
   w->size = 0;
@@ -692,7 +814,7 @@ cw_promise *cw_fs_write_file_at(cw_loop *loop, const char *path, const void *dat
   if (!given(loop, loop, "loop", function, file, line) || !given(loop, path, "path", function, file, line) ||
       (len && !given(loop, data, "data", function, file, line)))
     return NULL;
-  whole_file *w = xmalloc(sizeof *w);
+  whole_file *w = whole_alloc(loop);
   w->writing = true;
   w->data = (char *)data;
   w->size = len;

@@ -146,6 +146,12 @@ void fakes_complete_now(fakes *f, cw_io_op *op, intptr_t result) {
   cw_io_complete(op, result, NULL);
 }
 
+/* Finished operations' records wait in f->spare_ops for the next ones. */
+static void op_free(fakes *f, fake_op *o) {
+  o->next_spare = f->spare_ops;
+  f->spare_ops = o;
+}
+
 static void op_due(fakes *f, fake_event *e) {
   fake_op *o = (fake_op *)e;
   cw_io_op *op = o->op;
@@ -155,18 +161,18 @@ static void op_due(fakes *f, fake_event *e) {
     fakes_complete(f, op, o->plan.fault.code, NULL);
   else
     o->perform(f, o);
-  free(o);
+  op_free(f, o);
 }
 
 void fakes_run_op(fakes *f, cw_io_op *op, fake_plan plan, fake_perform_fn perform) {
-  fake_op *o = calloc(1, sizeof *o);
-  if (!o) {
+  fake_op *o = f->spare_ops;
+  if (o)
+    f->spare_ops = o->next_spare;
+  else if (!(o = malloc(sizeof *o))) {
     fakes_complete(f, op, UV_ENOMEM, NULL);
     return;
   }
-  o->op = op;
-  o->plan = plan;
-  o->perform = perform;
+  *o = (fake_op){.op = op, .plan = plan, .perform = perform};
   o->event.index = SIZE_MAX;
   op->backend_data = o;
   if (plan.fault.kind != CW_FAULT_HANG)
@@ -179,7 +185,7 @@ void fakes_cancel_op(fakes *f, cw_io_op *op) {
     return; /* completed already, delivery pending */
   fakes_unschedule(f, &o->event);
   op->backend_data = NULL;
-  free(o);
+  op_free(f, o);
   fakes_complete(f, op, UV_ECANCELED, NULL);
 }
 
@@ -247,6 +253,11 @@ void fakes_destroy(fakes *f) {
   net_destroy(f);
   dns_destroy(f);
   rules_destroy(f);
+  while (f->spare_ops) {
+    fake_op *o = f->spare_ops;
+    f->spare_ops = o->next_spare;
+    free(o);
+  }
   free(f->schedule);
   free(f);
 }

@@ -43,6 +43,7 @@ struct fake_op {
   cw_io_op *op;
   fake_plan plan;
   fake_perform_fn perform;
+  fake_op *next_spare; /* in fakes.spare_ops once finished */
 };
 
 typedef struct fake_fs fake_fs;
@@ -62,6 +63,7 @@ struct fakes {
   fake_net *net;
   fake_dns *dns;
   fake_rules *rules;
+  fake_op *spare_ops; /* finished, for the next operations */
   /* cw_fault_sweep's hook: called after each operation completes (the k-th
    * power cut); NULL otherwise */
   void (*after_complete)(fakes *f, const cw_io_op *op, void *arg);
@@ -107,6 +109,9 @@ fake_plan rules_plan(fakes *f, const cw_io_op *op);
 void rules_destroy(fakes *f);
 /* Whether pattern (NULL: any) matches cw_op_name(kind). */
 bool rules_op_matches(const char *pattern, cw_op_kind kind);
+/* The kinds whose names pattern (NULL: any) matches: bit k for kind k. */
+uint32_t rules_op_kinds(const char *pattern);
+_Static_assert(CW_OP_COUNT <= 32, "a set of kinds is the bits of a uint32_t");
 /* Checks of a spec's fields, shared with the sweep: true when bad, with why
  * written naming field. */
 bool rules_bad_ops(const char *pattern, const char *field, char *why, size_t size);

@@ -5,6 +5,12 @@
  * perform_op. Directories hold their entries in a hash table with linear
  * probing; files hold their content in a growable buffer, and beside it
  * what a crash leaves (synced), copied only when a synced file changes.
+ * A node keeps its own name, inside it when short: a directory of
+ * hundreds of thousands of files costs no allocation a file besides its
+ * content, and a lookup touches the slot and the node it names. Nodes come
+ * from slabs, and the slabs and large directory tables from huge pages
+ * where the kernel gives them: a fresh page costs a fault, which on a
+ * virtual machine costs more than the work done on the page.
  * A node lives while it has a name or a descriptor: an unlinked file stays
  * readable through the descriptors open on it. */
 #define _GNU_SOURCE
@@ -15,54 +21,79 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 
 #define FS_UMASK 022
 #define FIRST_FD 3
 #define DIR_SIZE 4096 /* st_size of a directory, as ext4 gives */
+#define HUGE_PAGE ((size_t)2 << 20)
+#define FIRST_SLAB ((size_t)16 << 10) /* slabs double from this to HUGE_PAGE */
 
 typedef struct node node;
 
-/* A byte buffer with room for a NUL after its content (data[len] == 0 once allocated). */
+/* A byte buffer with room for a NUL after its content (data[len] == 0 once
+ * allocated). cap 0 with data set: the small content inside a node, not
+ * owned (moved out to a buffer of its own before it grows). */
 typedef struct bytes {
   char *data;
   size_t len, cap;
 } bytes;
 
 typedef struct entry {
-  char *name; /* NULL: a free slot */
   size_t hash;
-  node *node;
+  node *node; /* NULL: a free slot; the name is the node's */
 } entry;
+
+/* Names and contents shorter than these live inside their node. */
+enum { SHORT_NAME = 16, SMALL_FILE = 16 };
 
 struct node {
   node *prev, *next; /* every node, for crash and destroy */
   node *parent;      /* the directory naming it (the root: itself); NULL once unnamed */
-  unsigned mode;     /* S_IFREG or S_IFDIR, and permissions */
+  char *name;        /* its last name: short_name or malloc'ed; "" for the root */
   int64_t mtime_ms;
   size_t opens;      /* descriptors open on it */
-  /* a regular file: its content, and what survives a crash unless clean
-   * (then synced is empty and the content itself survives) */
-  bytes now, synced;
+  unsigned mode;     /* S_IFREG or S_IFDIR, and permissions */
   bool clean;
-  /* a directory: its entries */
-  entry *entries;
-  size_t used, cap; /* cap: 0 or a power of two */
+  union {
+    /* a regular file: its content, and what survives a crash unless clean
+     * (then synced is empty and the content itself survives) */
+    struct {
+      bytes now, synced;
+      char small[SMALL_FILE];
+    };
+    /* a directory: its entries */
+    struct {
+      entry *entries;
+      size_t used, cap; /* cap: 0 or a power of two */
+    };
+  };
+  char short_name[SHORT_NAME];
 };
 
 typedef struct fdesc {
   node *node; /* NULL: a free descriptor */
   int flags;
   uint64_t pos;
-  char *path;       /* as opened, for teardown's report */
+  char *path;       /* as opened, for teardown's report; the buffer stays with the slot */
+  size_t path_cap;
   const char *file; /* where it was opened */
   int line;
 } fdesc;
 
+/* Nodes are carved from slabs, freed ones kept for the next. */
+typedef struct slab {
+  struct slab *next;
+  size_t size, used; /* bytes, the header's included */
+} slab;
+
 struct fake_fs {
   node *root;
   node *nodes; /* the list of every node */
+  node *free_nodes; /* linked through next */
+  slab *slabs;      /* newest first */
   fdesc *fds;  /* fds[i] is descriptor FIRST_FD + i */
   size_t n_fds, open_count;
 };
@@ -86,6 +117,20 @@ static char *xstrndup(const char *s, size_t len) {
   return copy;
 }
 
+/* size zeroed bytes, on huge pages when size is a multiple of one (and the
+ * kernel has them); free() frees them. */
+static void *zeroed_block(size_t size) {
+  if (size % HUGE_PAGE)
+    return xcalloc(1, size);
+  void *p;
+  if (posix_memalign(&p, HUGE_PAGE, size) != 0)
+    return xcalloc(1, size);
+#ifdef MADV_HUGEPAGE
+  madvise(p, size, MADV_HUGEPAGE);
+#endif
+  return memset(p, 0, size);
+}
+
 /* Room for len bytes and a NUL; false when out of memory. */
 static bool bytes_reserve(bytes *b, size_t len) {
   if (len < b->cap)
@@ -95,9 +140,11 @@ static bool bytes_reserve(bytes *b, size_t len) {
   size_t cap = b->cap ? b->cap : 64;
   while (cap <= len)
     cap = cap > SIZE_MAX / 2 ? len + 1 : 2 * cap;
-  char *grown = realloc(b->data, cap);
+  char *grown = b->cap ? realloc(b->data, cap) : malloc(cap);
   if (!grown)
     return false;
+  if (!b->cap && b->data) /* out of its node */
+    memcpy(grown, b->data, b->len + 1);
   b->data = grown;
   b->cap = cap;
   return true;
@@ -116,7 +163,8 @@ static bool bytes_copy(bytes *b, const char *data, size_t len) {
 }
 
 static void bytes_free(bytes *b) {
-  free(b->data);
+  if (b->cap)
+    free(b->data);
   *b = (bytes){NULL, 0, 0};
 }
 
@@ -130,8 +178,27 @@ static int64_t wall_ms(void) {
 
 static bool is_dir(const node *n) { return S_ISDIR(n->mode); }
 
+static node *node_alloc(fake_fs *fs) {
+  node *n = fs->free_nodes;
+  if (n) {
+    fs->free_nodes = n->next;
+    return memset(n, 0, sizeof *n);
+  }
+  slab *s = fs->slabs;
+  if (!s || s->size - s->used < sizeof *n) {
+    size_t size = !s ? FIRST_SLAB : s->size < HUGE_PAGE ? 2 * s->size : HUGE_PAGE;
+    slab *fresh = zeroed_block(size);
+    *fresh = (slab){s, size, (sizeof *fresh + _Alignof(node) - 1) / _Alignof(node) * _Alignof(node)};
+    fs->slabs = s = fresh;
+  }
+  n = (node *)((char *)s + s->used);
+  s->used += sizeof *n;
+  return n; /* zeroed */
+}
+
 static node *node_new(fake_fs *fs, unsigned type, int perm) {
-  node *n = xcalloc(1, sizeof *n);
+  node *n = node_alloc(fs);
+  n->name = n->short_name;
   n->mode = type | ((unsigned)perm & 07777 & ~(unsigned)FS_UMASK);
   n->mtime_ms = wall_ms();
   n->clean = true;
@@ -149,12 +216,24 @@ static void node_free(fake_fs *fs, node *n) {
     fs->nodes = n->next;
   if (n->next)
     n->next->prev = n->prev;
-  bytes_free(&n->now);
-  bytes_free(&n->synced);
-  for (size_t i = 0; i < n->cap; i++)
-    free(n->entries[i].name);
-  free(n->entries);
-  free(n);
+  if (is_dir(n)) {
+    free(n->entries);
+  } else {
+    bytes_free(&n->now);
+    bytes_free(&n->synced);
+  }
+  if (n->name != n->short_name)
+    free(n->name);
+  n->next = fs->free_nodes;
+  fs->free_nodes = n;
+}
+
+/* Names n name (len bytes, not NUL-terminated). */
+static void node_rename(node *n, const char *name, size_t len) {
+  if (n->name != n->short_name)
+    free(n->name);
+  n->name = len < SHORT_NAME ? memcpy(n->short_name, name, len) : xstrndup(name, len);
+  n->name[len] = '\0';
 }
 
 /* Frees n once nothing refers to it: no name, no descriptor. */
@@ -176,8 +255,8 @@ static size_t name_hash(const char *name, size_t len) {
  * where it would go; dir->cap must not be 0. */
 static size_t dir_slot(const node *dir, const char *name, size_t len, size_t hash) {
   size_t mask = dir->cap - 1, i = hash & mask;
-  for (const entry *e; (e = &dir->entries[i])->name; i = (i + 1) & mask)
-    if (e->hash == hash && strncmp(e->name, name, len) == 0 && e->name[len] == '\0')
+  for (const entry *e; (e = &dir->entries[i])->node; i = (i + 1) & mask)
+    if (e->hash == hash && strncmp(e->node->name, name, len) == 0 && e->node->name[len] == '\0')
       return i;
   return i;
 }
@@ -192,14 +271,20 @@ static void dir_add(node *dir, const char *name, size_t len, node *child) {
     entry *old = dir->entries;
     size_t old_cap = dir->cap;
     dir->cap = old_cap ? 2 * old_cap : 8;
-    dir->entries = xcalloc(dir->cap, sizeof *dir->entries);
-    for (size_t i = 0; i < old_cap; i++)
-      if (old[i].name)
-        dir->entries[dir_slot(dir, old[i].name, strlen(old[i].name), old[i].hash)] = old[i];
+    dir->entries = zeroed_block(dir->cap * sizeof *dir->entries);
+    size_t mask = dir->cap - 1;
+    for (size_t i = 0; i < old_cap; i++) /* the names differ: the first free slot from home */
+      if (old[i].node) {
+        size_t j = old[i].hash & mask;
+        while (dir->entries[j].node)
+          j = (j + 1) & mask;
+        dir->entries[j] = old[i];
+      }
     free(old);
   }
   size_t hash = name_hash(name, len);
-  dir->entries[dir_slot(dir, name, len, hash)] = (entry){xstrndup(name, len), hash, child};
+  dir->entries[dir_slot(dir, name, len, hash)] = (entry){hash, child};
+  node_rename(child, name, len);
   dir->used++;
   dir->mtime_ms = wall_ms();
   child->parent = dir;
@@ -209,15 +294,14 @@ static void dir_add(node *dir, const char *name, size_t len, node *child) {
 static node *dir_remove(node *dir, const char *name, size_t len) {
   size_t mask = dir->cap - 1, i = dir_slot(dir, name, len, name_hash(name, len));
   node *child = dir->entries[i].node;
-  free(dir->entries[i].name);
-  dir->entries[i] = (entry){NULL, 0, NULL};
+  dir->entries[i] = (entry){0, NULL};
   /* backward shift: move up the entries of the run after i that may live at i */
-  for (size_t j = (i + 1) & mask; dir->entries[j].name; j = (j + 1) & mask) {
+  for (size_t j = (i + 1) & mask; dir->entries[j].node; j = (j + 1) & mask) {
     size_t home = dir->entries[j].hash & mask;
     bool stays = i <= j ? i < home && home <= j : i < home || home <= j;
     if (!stays) {
       dir->entries[i] = dir->entries[j];
-      dir->entries[j] = (entry){NULL, 0, NULL};
+      dir->entries[j] = (entry){0, NULL};
       i = j;
     }
   }
@@ -321,8 +405,14 @@ static int file_write(node *n, uint64_t offset, const void *data, size_t len) {
 /* Replaces the content of n with len bytes of data, synced. */
 static int file_put(node *n, const void *data, size_t len) {
   bytes fresh;
-  if (!bytes_copy(&fresh, data, len))
+  if (len < SMALL_FILE) { /* data may be n's content still */
+    if (len)
+      memmove(n->small, data, len);
+    n->small[len] = '\0';
+    fresh = (bytes){n->small, len, 0};
+  } else if (!bytes_copy(&fresh, data, len)) {
     return UV_ENOMEM;
+  }
   bytes_free(&n->now);
   n->now = fresh;
   file_sync(n);
@@ -352,7 +442,15 @@ static int fd_open(fake_fs *fs, node *n, const cw_io_op *op) {
     fs->fds = grown;
     fs->n_fds = fs->n_fds ? 2 * fs->n_fds : 16;
   }
-  fs->fds[i] = (fdesc){n, op->flags, 0, xstrndup(op->path, strlen(op->path)), op->file, op->line};
+  fdesc *d = &fs->fds[i];
+  size_t len = strlen(op->path);
+  if (len >= d->path_cap) {
+    free(d->path);
+    d->path_cap = len + 1 > 64 ? len + 1 : 64;
+    d->path = xcalloc(1, d->path_cap);
+  }
+  memcpy(d->path, op->path, len + 1);
+  *d = (fdesc){n, op->flags, 0, d->path, d->path_cap, op->file, op->line};
   n->opens++;
   fs->open_count++;
   return FIRST_FD + (int)i;
@@ -360,8 +458,7 @@ static int fd_open(fake_fs *fs, node *n, const cw_io_op *op) {
 
 static void fd_close(fake_fs *fs, fdesc *d) {
   node *n = d->node;
-  free(d->path);
-  *d = (fdesc){NULL, 0, 0, NULL, NULL, 0};
+  *d = (fdesc){NULL, 0, 0, d->path, d->path_cap, NULL, 0};
   fs->open_count--;
   n->opens--;
   node_release(fs, n);
@@ -540,9 +637,9 @@ static intptr_t do_readdir(fake_fs *fs, cw_io_op *op) {
   op->entries = dir->used ? xcalloc(dir->used, sizeof *op->entries) : NULL;
   op->n_entries = 0;
   for (size_t i = 0; i < dir->cap; i++) {
-    const entry *e = &dir->entries[i];
-    if (e->name)
-      op->entries[op->n_entries++] = (cw_dirent){xstrndup(e->name, strlen(e->name)), is_dir(e->node)};
+    const node *child = dir->entries[i].node;
+    if (child)
+      op->entries[op->n_entries++] = (cw_dirent){xstrndup(child->name, strlen(child->name)), is_dir(child)};
   }
   return 0;
 }
@@ -583,7 +680,29 @@ static void perform_op(fakes *f, fake_op *o) {
   fakes_complete(f, op, result, NULL);
 }
 
-void fs_submit(fakes *f, cw_io_op *op, fake_plan plan) { fakes_run_op(f, op, plan, perform_op); }
+/* The slot of path's last name, in its directory: asked from memory now,
+ * without waiting, for the lookup at the deadline. In a directory of many
+ * thousands of files the slot is rarely in the cache, and that wait was
+ * most of an open's cost; nothing else is done before the deadline. */
+static void prefetch_slot(fake_fs *fs, const char *path) {
+  const char *name = strrchr(path, '/');
+  char dir_path[PATH_MAX];
+  if (!name || !name[1] || (size_t)(name - path) >= sizeof dir_path)
+    return;
+  size_t dir_len = (size_t)(name - path);
+  memcpy(dir_path, path, dir_len);
+  dir_path[dir_len] = '\0';
+  where w;
+  size_t len = strlen(name + 1);
+  if (locate(fs, dir_len ? dir_path : "/", false, &w) == 0 && w.node && is_dir(w.node) && w.node->cap)
+    __builtin_prefetch(&w.node->entries[name_hash(name + 1, len) & (w.node->cap - 1)]);
+}
+
+void fs_submit(fakes *f, cw_io_op *op, fake_plan plan) {
+  if (op->path)
+    prefetch_slot(fs_of(f), op->path);
+  fakes_run_op(f, op, plan, perform_op);
+}
 
 const char *fs_fd_path(fakes *f, int fd) {
   fdesc *d = f->fs ? fd_get(f->fs, fd) : NULL;
@@ -612,6 +731,11 @@ void fs_destroy(fakes *f) {
   free(fs->fds);
   while (fs->nodes)
     node_free(fs, fs->nodes);
+  while (fs->slabs) {
+    slab *next = fs->slabs->next;
+    free(fs->slabs);
+    fs->slabs = next;
+  }
   free(fs);
   f->fs = NULL;
 }

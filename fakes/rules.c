@@ -4,7 +4,12 @@
  * seeded generator in that order, so the same seed gives the same plans.
  *
  * Removed rules stay allocated until the harness frees them: a removed
- * rule's counts stay readable and a second remove is harmless. */
+ * rule's counts stay readable and a second remove is harmless.
+ *
+ * Each operation meets every rule, so a rule decides cheaply what it can:
+ * which kinds its op pattern names is known when it is made, and the
+ * start of its match pattern before any wildcard turns most subjects away
+ * before fnmatch, or settles them without it when a lone star ends it. */
 #include "fakes_internal.h"
 
 #include <fnmatch.h>
@@ -18,6 +23,8 @@ struct cw_rule {
   cw_harness *h;
   cw_rule_spec spec; /* op and match point into the allocation, after the struct */
   uint64_t matches, applied;
+  uint32_t kinds;     /* bit k set: spec.op matches the name of kind k */
+  size_t literal;     /* spec.match: the length of its start without wildcards */
   bool removed;
 };
 
@@ -51,12 +58,27 @@ static bool pattern_matches(const char *pattern, const char *text) {
 
 bool rules_op_matches(const char *pattern, cw_op_kind kind) { return pattern_matches(pattern, cw_op_name(kind)); }
 
-/* Whether pattern matches the name of some operation. */
-static bool names_an_operation(const char *pattern) {
+uint32_t rules_op_kinds(const char *pattern) {
+  uint32_t kinds = 0;
   for (int kind = 0; kind < CW_OP_COUNT; kind++)
     if (rules_op_matches(pattern, (cw_op_kind)kind))
-      return true;
-  return false;
+      kinds |= UINT32_C(1) << kind;
+  return kinds;
+}
+
+/* What fnmatch(r->spec.match, subject, 0) gives, without it when the
+ * literal start decides: without flags every character but * ? [ and \
+ * matches only itself, and a final * anything. */
+static bool subject_matches(const cw_rule *r, const char *subject) {
+  const char *match = r->spec.match;
+  if (!match)
+    return true;
+  if (strncmp(match, subject, r->literal) != 0)
+    return false;
+  const char *rest = match + r->literal;
+  if (!*rest)
+    return !subject[r->literal];
+  return (rest[0] == '*' && !rest[1]) || fnmatch(match, subject, 0) == 0;
 }
 
 /* ---- validation ------------------------------------------------------------------ */
@@ -133,7 +155,7 @@ static bool bad_trigger(const cw_trigger *t, char *why, size_t size) {
 }
 
 bool rules_bad_ops(const char *pattern, const char *field, char *why, size_t size) {
-  if (names_an_operation(pattern))
+  if (rules_op_kinds(pattern))
     return false;
   snprintf(why, size, "%s \"%s\" matches no operation (names are \"fs.read\", \"net.connect\", ...)", field, pattern);
   return true;
@@ -183,6 +205,8 @@ cw_rule *cw_fake_rule(cw_harness *h, const cw_rule_spec *spec) {
   r->spec = *spec;
   r->spec.op = copy_string(&strings, spec->op);
   r->spec.match = copy_string(&strings, spec->match);
+  r->kinds = rules_op_kinds(r->spec.op);
+  r->literal = r->spec.match ? strcspn(r->spec.match, "*?[\\") : 0;
   if (f->rules->last)
     f->rules->last->next = r;
   else
@@ -214,7 +238,7 @@ void rules_destroy(fakes *f) {
 
 /* ---- plans ------------------------------------------------------------------------ */
 
-static bool trigger_holds(fakes *f, const cw_rule *r, uint64_t now) {
+static bool trigger_holds(fakes *f, const cw_rule *r) {
   const cw_trigger *t = &r->spec.trigger;
   switch (t->kind) {
   case CW_TRIGGER_NTH:
@@ -223,8 +247,10 @@ static bool trigger_holds(fakes *f, const cw_rule *r, uint64_t now) {
     return r->matches == 1;
   case CW_TRIGGER_PROBABILITY:
     return fakes_uniform(f) < t->p;
-  case CW_TRIGGER_WINDOW:
+  case CW_TRIGGER_WINDOW: {
+    uint64_t now = fakes_now(f);
     return now >= t->from_ms * FAKE_MS && now < t->to_ms * FAKE_MS;
+  }
   default:
     return true;
   }
@@ -268,13 +294,16 @@ fake_plan rules_plan(fakes *f, const cw_io_op *op) {
   fake_plan plan = {0, {CW_FAULT_NONE, 0}};
   if (f->rules) {
     char buf[256];
-    const char *name = cw_op_name(op->kind), *subject = rules_subject(op, buf, sizeof buf);
-    uint64_t now = fakes_now(f);
+    const char *subject = NULL; /* built for the first rule of op's kind */
     for (cw_rule *r = f->rules->first; r; r = r->next) {
-      if (r->removed || !pattern_matches(r->spec.op, name) || !pattern_matches(r->spec.match, subject))
+      if (r->removed || !(r->kinds & UINT32_C(1) << op->kind))
+        continue;
+      if (!subject)
+        subject = rules_subject(op, buf, sizeof buf);
+      if (!subject_matches(r, subject))
         continue;
       r->matches++;
-      if (!trigger_holds(f, r, now))
+      if (!trigger_holds(f, r))
         continue;
       r->applied++;
       uint64_t latency = draw_latency(f, &r->spec.latency);

@@ -6,11 +6,11 @@
  * of that number, which is the sum of their latencies once all completed.
  * An operation is the probe's when its id (issue order on the loop) is
  * greater than that of the last operation started before the probe began. */
+#include "fakes_internal.h"
 #include "ops_internal.h"
 
 #include "clockwork/probe.h"
 
-#include <fnmatch.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +23,7 @@ struct cw_probe {
   cw_harness *h;  /* NULL once the harness is freed */
   cw_probe *next; /* in the list of live probes */
   char *pattern;
+  uint32_t kinds; /* of the operations pattern names: bit k for kind k */
   bool counting, real_time;
   uint64_t after_id;
   uint64_t begin_ns, end_ns;           /* virtual */
@@ -57,7 +58,7 @@ static void stop(cw_probe *p) {
 }
 
 static bool mine(const cw_probe *p, const cw_harness *h, const cw_io_op *op) {
-  return p->counting && p->h == h && op->id > p->after_id && fnmatch(p->pattern, cw_op_name(op->kind), 0) == 0;
+  return p->counting && p->h == h && op->id > p->after_id && (p->kinds & UINT32_C(1) << op->kind);
 }
 
 void probe_op_started(cw_harness *h, const cw_io_op *op) {
@@ -113,6 +114,7 @@ cw_probe *cw_probe_begin_at(cw_harness *h, const char *pattern, const char *file
     return NULL;
   }
   p->h = h;
+  p->kinds = rules_op_kinds(pattern);
   p->counting = true;
   p->real_time = h->opts.real_time;
   p->after_id = last_op_id;
