@@ -308,8 +308,10 @@ void promise_settle_like(cw_promise *target, const cw_promise *source);
 /* Makes target follow source (a core reference, consumed): the thenable job. */
 void promise_adopt(cw_promise *target, cw_promise *source, const char *file, int line);
 /* Settles target with what a handler or a task returned. */
-void promise_resolve_result(cw_promise *target, cw_result res, const char *file, int line);
-cw_result promise_result(const cw_promise *p);
+void promise_resolve_result(cw_promise *target, const cw_result *res, const char *file, int line);
+static inline cw_result promise_result(const cw_promise *p) {
+  return (cw_result){(cw_state)p->state, p->value, p->error, NULL};
+}
 /* [[PromiseIsHandled]]: a reaction is (or, for an await resumed at once, would be) attached. */
 void promise_mark_handled(cw_promise *p, const char *file, int line);
 /* Attaches a reaction to p (which keeps it alive until it ran). */
@@ -329,6 +331,7 @@ void combinator_unref(combinator *c);
 size_t task_size(void);
 void *task_function(const task *t);
 void task_resume_with(task *t, const cw_promise *settled);
+void task_prefetch(const task *t); /* its stack, for a resume to come */
 void tasks_destroy(cw_loop *loop);
 
 /* rejections.c */

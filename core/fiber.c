@@ -10,9 +10,10 @@
  * guard costs no VMA, so 100k stacks stay far below vm.max_map_count;
  * elsewhere the guard is an mprotect'ed page.
  *
- * A fiber's stack is laid out only when it first runs (cw_fiber_start), and
- * a finished fiber leaves without saving its context (cw_fiber_exit): a task
- * that never suspends costs two half switches. */
+ * A fiber's stack is laid out only when it first runs, and its function is
+ * called from the switch itself (cw_fiber_start), to which it returns when
+ * it finishes, without saving a context: a task that never suspends costs a
+ * call and a return, each with half a switch. */
 #define _GNU_SOURCE
 #include "fiber_internal.h"
 
@@ -47,6 +48,7 @@
 #else
 #define VALGRIND_STACK_REGISTER(lo, hi) 0u
 #define VALGRIND_STACK_DEREGISTER(id) ((void)(id))
+#define RUNNING_ON_VALGRIND 0
 #endif
 
 #ifndef MADV_GUARD_INSTALL
@@ -55,6 +57,7 @@
 
 #define ALTSTACK_SIZE (64 * 1024)
 #define BATCH_BYTES (4 * 1024 * 1024) /* stacks mapped at once, guard pages included */
+#define PREFETCH_BYTES 512 /* the top of a stack holding a shallow fiber's frames and context */
 
 struct cw_fiber {
 #ifdef CW_FIBER_UCONTEXT
@@ -81,43 +84,39 @@ struct cw_fiber {
 #endif
 };
 
-/* Three ways to leave the running context: a plain switch; the start of a
- * fiber's function on its empty stack, with the floating-point control
- * state of whoever starts it (as a new thread has its creator's); and the
- * exit of a finished fiber, whose context is not saved. */
+/* Two ways to leave the running context: a plain switch, and the start of
+ * a fiber, which calls fiber_main on the fiber's empty stack with the
+ * floating-point control state of whoever starts it (as a new thread has its
+ * creator's); fiber_main ends by switching to whom the finished fiber
+ * returns to, saving nothing. */
 #ifdef CW_FIBER_UCONTEXT
+static void fiber_main(void);
+
 static void context_switch(cw_fiber *from, cw_fiber *to) {
   swapcontext(&from->context, &to->context);
 }
 
-static void context_start(cw_fiber *from, cw_fiber *to, void (*entry)(void)) {
+static void context_start(cw_fiber *from, cw_fiber *to) {
   getcontext(&to->context);
   to->context.uc_stack.ss_sp = to->stack_lo;
   to->context.uc_stack.ss_size = to->stack_bytes;
   to->context.uc_link = NULL;
-  makecontext(&to->context, entry, 0);
+  makecontext(&to->context, fiber_main, 0);
   swapcontext(&from->context, &to->context);
 }
-
-static void context_exit(cw_fiber *to) {
-  setcontext(&to->context);
-}
 #else
+/* fiber_main returns the stack pointer to switch to. */
+static void *fiber_main(void);
 void cw_fiber_switch(void **save_sp, void *load_sp);
-void cw_fiber_start(void **save_sp, void *top, void (*entry)(void));
-void cw_fiber_exit(void *load_sp);
+void cw_fiber_start(void **save_sp, void *top, void *(*entry)(void));
 
 static void context_switch(cw_fiber *from, cw_fiber *to) {
   cw_fiber_switch(&from->sp, to->sp);
 }
 
 /* The stack ends where the fiber begins, 64-byte aligned. */
-static void context_start(cw_fiber *from, cw_fiber *to, void (*entry)(void)) {
-  cw_fiber_start(&from->sp, to, entry);
-}
-
-static void context_exit(cw_fiber *to) {
-  cw_fiber_exit(to->sp);
+static void context_start(cw_fiber *from, cw_fiber *to) {
+  cw_fiber_start(&from->sp, to, fiber_main);
 }
 #endif
 
@@ -229,8 +228,10 @@ void cw_fiber_pool_init(cw_fiber_pool *pool, size_t stack_size) {
 
 void cw_fiber_pool_destroy(cw_fiber_pool *pool) {
   assert(pool->live == 0);
-  for (cw_fiber *f = pool->free; f; f = f->next_free)
-    VALGRIND_STACK_DEREGISTER(f->valgrind_id);
+  /* each fiber is on a page of its own: walk them only when it matters */
+  if (RUNNING_ON_VALGRIND)
+    for (cw_fiber *f = pool->free; f; f = f->next_free)
+      VALGRIND_STACK_DEREGISTER(f->valgrind_id);
   size_t batch_bytes = pool->per_batch * (page_size + pool->stack_size);
   while (pool->batches) {
     cw_fiber *first = pool->batches;
@@ -279,20 +280,15 @@ static cw_fiber *cut_stack(cw_fiber_pool *pool) {
   return f;
 }
 
-static void fiber_main(void);
-
-/* Switches from the running context to another: from a finished fiber, it
- * is never switched back to. */
+/* Switches from the running context to another. */
 static void switch_to(cw_fiber *from, cw_fiber *to) {
   current = to->pool ? to : NULL;
 #ifdef CW_FIBER_ASAN
-  __sanitizer_start_switch_fiber(from->done ? NULL : &from->fake_stack, to->asan_bottom, to->asan_size);
+  __sanitizer_start_switch_fiber(&from->fake_stack, to->asan_bottom, to->asan_size);
 #endif
-  if (from->done) {
-    context_exit(to);
-  } else if (to->unstarted) {
+  if (to->unstarted) {
     to->unstarted = false;
-    context_start(from, to, fiber_main);
+    context_start(from, to);
   } else {
     context_switch(from, to);
   }
@@ -301,7 +297,9 @@ static void switch_to(cw_fiber *from, cw_fiber *to) {
 #endif
 }
 
-static void fiber_main(void) {
+/* Runs the function of the fiber just started; returns whom to switch back
+ * to once it has finished. */
+static cw_fiber *fiber_run(void) {
   cw_fiber *f = current;
 #ifdef CW_FIBER_ASAN
   /* The first switch into a fiber is how ASan tells us the resumer's stack,
@@ -312,9 +310,22 @@ static void fiber_main(void) {
   f->done = true;
   cw_fiber *to = f->resumer;
   f->resumer = NULL;
-  switch_to(f, to);
-  abort(); /* a finished fiber is never resumed */
+  current = to->pool ? to : NULL;
+#ifdef CW_FIBER_ASAN
+  __sanitizer_start_switch_fiber(NULL, to->asan_bottom, to->asan_size); /* frees f's fake frames */
+#endif
+  return to;
 }
+
+#ifdef CW_FIBER_UCONTEXT
+static void fiber_main(void) {
+  setcontext(&fiber_run()->context);
+}
+#else
+static void *fiber_main(void) {
+  return fiber_run()->sp;
+}
+#endif
 
 cw_fiber *cw_fiber_new(cw_fiber_pool *pool, cw_fiber_fn fn, void *arg) {
   cw_fiber *f = pool->free;
@@ -350,6 +361,12 @@ void cw_fiber_yield(void) {
   cw_fiber *to = f->resumer;
   f->resumer = NULL;
   switch_to(f, to);
+}
+
+void cw_fiber_prefetch(const cw_fiber *f) {
+#pragma GCC unroll 16
+  for (int offset = 0; offset < PREFETCH_BYTES; offset += 64)
+    __builtin_prefetch((const char *)f - offset, 1);
 }
 
 cw_fiber *cw_fiber_current(void) {

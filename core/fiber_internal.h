@@ -48,6 +48,10 @@ void cw_fiber_report_as(cw_fiber *f, void (*fn)(void));
  * f must be neither finished nor running nor waiting on a fiber it resumed. */
 void cw_fiber_resume(cw_fiber *f);
 
+/* Starts loading the top of f's stack, where a suspended fiber's context
+ * and its first frames are, for a caller about to resume it. */
+void cw_fiber_prefetch(const cw_fiber *f);
+
 /* Inside a fiber: back to whoever resumed it; returns when resumed again. */
 void cw_fiber_yield(void);
 

@@ -24,18 +24,8 @@
 	str	x9, [x0]
 	.endm
 
-/* void cw_fiber_switch(void **save_sp, void *load_sp) */
-	.globl	cw_fiber_switch
-	.hidden	cw_fiber_switch
-	.type	cw_fiber_switch, %function
-	.p2align 4
-cw_fiber_switch:
-	.cfi_startproc
-	SAVE_CONTEXT
-	mov	sp, x1
-	ldr	x9, [sp, #160]
-	msr	fpcr, x9
-.Lrestore_registers:
+/* Loads the callee-saved registers of the context at sp and pops it. */
+	.macro	RESTORE_CONTEXT
 	ldp	x19, x20, [sp, #0]
 	ldp	x21, x22, [sp, #16]
 	ldp	x23, x24, [sp, #32]
@@ -47,34 +37,34 @@ cw_fiber_switch:
 	ldp	d12, d13, [sp, #128]
 	ldp	d14, d15, [sp, #144]
 	add	sp, sp, #176
+	.endm
+
+/* void cw_fiber_switch(void **save_sp, void *load_sp) */
+	.globl	cw_fiber_switch
+	.hidden	cw_fiber_switch
+	.type	cw_fiber_switch, %function
+	.p2align 4
+cw_fiber_switch:
+	.cfi_startproc
+	SAVE_CONTEXT
+	mov	sp, x1
+	ldr	x9, [sp, #160]
+	msr	fpcr, x9
+	RESTORE_CONTEXT
 	ret
 	.cfi_endproc
 	.size	cw_fiber_switch, .-cw_fiber_switch
 
-/* void cw_fiber_exit(void *load_sp)
- * The second half of cw_fiber_switch alone, from a finished fiber. Its FPCR
- * is mostly the one to resume: writing it again would stall for nothing. */
-	.globl	cw_fiber_exit
-	.hidden	cw_fiber_exit
-	.type	cw_fiber_exit, %function
-	.p2align 4
-cw_fiber_exit:
-	.cfi_startproc
-	mov	sp, x0
-	ldr	x9, [sp, #160]
-	mrs	x10, fpcr
-	cmp	x9, x10
-	b.eq	.Lrestore_registers
-	msr	fpcr, x9
-	b	.Lrestore_registers
-	.cfi_endproc
-	.size	cw_fiber_exit, .-cw_fiber_exit
-
-/* void cw_fiber_start(void **save_sp, void *top, void (*entry)(void))
- * Saves the caller's context as cw_fiber_switch does, then enters entry on
- * the empty stack below top (16-byte aligned); null frame pointer and link
- * register end backtraces. The floating-point control state stays the
- * caller's, as a new thread inherits it. */
+/* void cw_fiber_start(void **save_sp, void *top, void *(*entry)(void))
+ * Saves the caller's context as cw_fiber_switch does, then calls entry on
+ * the empty stack below top (16-byte aligned), with a null frame pointer
+ * and no return address for backtraces to follow. The floating-point
+ * control state stays the caller's, as a new thread inherits it.
+ * entry returns once the fiber has finished, with the stack pointer of the
+ * context to switch back to: that context's FPCR is mostly the fiber's
+ * still, and writing it again would stall for nothing. A fiber that
+ * finishes without suspending has made balanced calls and returns, so this
+ * ret and those after it are predicted. */
 	.globl	cw_fiber_start
 	.hidden	cw_fiber_start
 	.type	cw_fiber_start, %function
@@ -83,9 +73,17 @@ cw_fiber_start:
 	.cfi_startproc
 	SAVE_CONTEXT
 	mov	sp, x1
+	.cfi_undefined x30
 	mov	x29, xzr
-	mov	x30, xzr
-	br	x2
+	blr	x2
+	mov	sp, x0
+	ldr	x9, [sp, #160]
+	mrs	x10, fpcr
+	cmp	x9, x10
+	b.eq	1f
+	msr	fpcr, x9
+1:	RESTORE_CONTEXT
+	ret
 	.cfi_endproc
 	.size	cw_fiber_start, .-cw_fiber_start
 

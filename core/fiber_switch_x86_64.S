@@ -19,6 +19,18 @@
 	movq	%rsp, (%rdi)
 	.endm
 
+/* Pops the callee-saved registers of the context at %rsp, leaving its
+ * address to return to on top. */
+	.macro	RESTORE_REGISTERS
+	addq	$8, %rsp
+	popq	%r15
+	popq	%r14
+	popq	%r13
+	popq	%r12
+	popq	%rbx
+	popq	%rbp
+	.endm
+
 /* void cw_fiber_switch(void **save_sp, void *load_sp) */
 	.globl	cw_fiber_switch
 	.hidden	cw_fiber_switch
@@ -30,50 +42,24 @@ cw_fiber_switch:
 	movq	%rsi, %rsp
 	ldmxcsr	(%rsp)
 	fldcw	4(%rsp)
-.Lrestore_registers:
-	addq	$8, %rsp
-	popq	%r15
-	popq	%r14
-	popq	%r13
-	popq	%r12
-	popq	%rbx
-	popq	%rbp
+	RESTORE_REGISTERS
 	/* jump, not ret: a ret to another stack always misses the return stack buffer */
 	popq	%rcx
 	jmp	*%rcx
 	.cfi_endproc
 	.size	cw_fiber_switch, .-cw_fiber_switch
 
-/* void cw_fiber_exit(void *load_sp)
- * The second half of cw_fiber_switch alone, from a finished fiber. Its
- * floating-point control state is mostly the one to resume: loading them
- * again would stall for nothing. */
-	.globl	cw_fiber_exit
-	.hidden	cw_fiber_exit
-	.type	cw_fiber_exit, @function
-	.p2align 4
-cw_fiber_exit:
-	.cfi_startproc
-	movq	%rdi, %rsp
-	stmxcsr	-8(%rsp)
-	fnstcw	-4(%rsp)
-	movl	-8(%rsp), %eax
-	movzwl	-4(%rsp), %ecx
-	cmpl	(%rsp), %eax
-	jne	1f
-	cmpw	4(%rsp), %cx
-	je	.Lrestore_registers
-1:	ldmxcsr	(%rsp)
-	fldcw	4(%rsp)
-	jmp	.Lrestore_registers
-	.cfi_endproc
-	.size	cw_fiber_exit, .-cw_fiber_exit
-
-/* void cw_fiber_start(void **save_sp, void *top, void (*entry)(void))
- * Saves the caller's context as cw_fiber_switch does, then enters entry on
- * the empty stack below top (16-byte aligned) as if entry had been called,
- * from a null return address that ends backtraces. The floating-point
- * control state stays the caller's, as a new thread inherits it. */
+/* void cw_fiber_start(void **save_sp, void *top, void *(*entry)(void))
+ * Saves the caller's context as cw_fiber_switch does, then calls entry on
+ * the empty stack below top (16-byte aligned), with no frame pointer and no
+ * return address for backtraces to follow. The floating-point control state
+ * stays the caller's, as a new thread inherits it.
+ * entry returns once the fiber has finished, with the stack pointer of the
+ * context to switch back to, which is resumed as cw_fiber_switch does but
+ * with a ret: a fiber that finishes without suspending has made balanced
+ * calls and returns, so this ret and those after it hit the return stack
+ * buffer. (Loading the floating-point control state costs less than reading
+ * it to see whether it changed: stmxcsr waits for the FP work in flight.) */
 	.globl	cw_fiber_start
 	.hidden	cw_fiber_start
 	.type	cw_fiber_start, @function
@@ -82,8 +68,14 @@ cw_fiber_start:
 	.cfi_startproc
 	SAVE_CONTEXT
 	movq	%rsi, %rsp
-	pushq	$0
-	jmp	*%rdx
+	.cfi_undefined rip
+	xorl	%ebp, %ebp
+	call	*%rdx
+	movq	%rax, %rsp
+	ldmxcsr	(%rsp)
+	fldcw	4(%rsp)
+	RESTORE_REGISTERS
+	ret
 	.cfi_endproc
 	.size	cw_fiber_start, .-cw_fiber_start
 

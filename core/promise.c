@@ -8,10 +8,6 @@ static const char *state_name(cw_state s) {
   return s == CW_PENDING ? "pending" : s == CW_FULFILLED ? "fulfilled" : "rejected";
 }
 
-cw_result promise_result(const cw_promise *p) {
-  return (cw_result){(cw_state)p->state, p->value, p->error, NULL};
-}
-
 /* ---- lifetime ---------------------------------------------------------- */
 
 static cw_promise *promise_new(cw_loop *loop, const char *file, int line) {
@@ -189,9 +185,9 @@ void promise_adopt(cw_promise *target, cw_promise *source, const char *file, int
   enqueue_job(target->loop, thenable_job, r);
 }
 
-void promise_resolve_result(cw_promise *target, cw_result res, const char *file, int line) {
-  if (res.follow) {
-    cw_promise *source = promise_take(res.follow, "cw_follow", file, line);
+void promise_resolve_result(cw_promise *target, const cw_result *res, const char *file, int line) {
+  if (res->follow) {
+    cw_promise *source = promise_take(res->follow, "cw_follow", file, line);
     if (source && source->loop != target->loop) {
       misuse(target->loop, "cw_follow", file, line, "the promise belongs to another loop");
       promise_unref(source);
@@ -201,17 +197,32 @@ void promise_resolve_result(cw_promise *target, cw_result res, const char *file,
       promise_adopt(target, source, file, line);
     else
       promise_settle(target, CW_REJECTED, NULL, CW_EMISUSE, file, line);
-  } else if (res.state == CW_FULFILLED) {
-    promise_settle(target, CW_FULFILLED, res.value, 0, file, line);
-  } else if (res.state == CW_REJECTED && res.error < 0) {
-    promise_settle(target, CW_REJECTED, NULL, res.error, file, line);
+  } else if (res->state == CW_FULFILLED) {
+    promise_settle(target, CW_FULFILLED, res->value, 0, file, line);
+  } else if (res->state == CW_REJECTED && res->error < 0) {
+    promise_settle(target, CW_REJECTED, NULL, res->error, file, line);
   } else {
     misuse(target->loop, "cw_then", file, line,
-           res.state == CW_REJECTED ? "a handler rejected with error %d: errors are negative codes"
-                                    : "a handler returned neither cw_ok, cw_err nor cw_follow (state %d)",
-           res.state == CW_REJECTED ? res.error : (int)res.state);
+           res->state == CW_REJECTED ? "a handler rejected with error %d: errors are negative codes"
+                                     : "a handler returned neither cw_ok, cw_err nor cw_follow (state %d)",
+           res->state == CW_REJECTED ? res->error : (int)res->state);
     promise_settle(target, CW_REJECTED, NULL, CW_EMISUSE, file, line);
   }
+}
+
+/* A settled promise often resumes many tasks in a row, each on a stack of
+ * its own page: while one runs, start loading the stack of the one two jobs
+ * ahead (the next one's would not arrive in time). */
+static void prefetch_next_task(const cw_loop *loop) {
+  const job_queue *q = &loop->microtasks;
+  if (q->count < 2)
+    return;
+  const job *j = &q->ring[(q->head + 1) & (q->cap - 1)];
+  if (j->fn != run_reaction)
+    return;
+  const reaction *next = j->arg;
+  if (next->kind == R_AWAIT)
+    task_prefetch(next->u.await.task);
 }
 
 static void run_reaction(void *arg) {
@@ -220,10 +231,12 @@ static void run_reaction(void *arg) {
   switch (r->kind) {
   case R_THEN: {
     cw_handler h = source->state == CW_FULFILLED ? r->u.then.on_ok : r->u.then.on_err;
-    if (h)
-      promise_resolve_result(r->target, h(r->u.then.arg, promise_result(source)), r->file, r->line);
-    else
+    if (h) {
+      cw_result res = h(r->u.then.arg, promise_result(source));
+      promise_resolve_result(r->target, &res, r->file, r->line);
+    } else {
       promise_settle_like(r->target, source);
+    }
     break;
   }
   case R_FINALLY:
@@ -240,6 +253,7 @@ static void run_reaction(void *arg) {
     combinator_element(r, source);
     break;
   case R_AWAIT:
+    prefetch_next_task(source->loop);
     task_resume_with(r->u.await.task, source);
     break;
   }

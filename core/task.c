@@ -12,7 +12,7 @@ struct task {
   void *arg;
   cw_fiber *fiber;
   cw_promise *promise; /* a core reference, settled when fn returns */
-  cw_result result;    /* what fn returned, or what the awaited promise gave */
+  const cw_promise *settled; /* what the await that resumed it gives back */
   task *prev, *next;   /* the loop's live tasks */
   const char *file;    /* spawned at */
   int line;
@@ -28,14 +28,17 @@ void *task_function(const task *t) { return (void *)t->fn; }
 /* The task whose fiber is running on this thread. */
 static _Thread_local task *current;
 
+/* Settles the task's promise on its own stack, straight from what fn
+ * returned: a copy of a result just stored a field at a time would wait for
+ * the stores to land (wide loads do not forward from narrow stores). */
 static void task_entry(void *arg) {
   task *t = arg;
-  t->result = t->fn(t->arg);
+  cw_result r = t->fn(t->arg);
+  promise_resolve_result(t->promise, &r, t->file, t->line);
 }
 
 static void task_finish(task *t) {
   cw_loop *loop = t->loop;
-  promise_resolve_result(t->promise, t->result, t->file, t->line);
   promise_unref(t->promise);
   cw_fiber_free(t->fiber);
   if (t->prev)
@@ -58,8 +61,10 @@ static void task_resume(task *t) {
     task_finish(t);
 }
 
+void task_prefetch(const task *t) { cw_fiber_prefetch(t->fiber); }
+
 void task_resume_with(task *t, const cw_promise *settled) {
-  t->result = promise_result(settled);
+  t->settled = settled; /* alive until its job ends, after the await returns */
   t->in_job = true;
   task_resume(t);
 }
@@ -137,7 +142,7 @@ cw_result cw_await_at(cw_promise *handle, const char *file, int line) {
   t->await_line = line;
   t->in_job = false;
   cw_fiber_yield();
-  return t->result;
+  return promise_result(t->settled);
 }
 
 bool cw_in_task(void) { return current != NULL; }

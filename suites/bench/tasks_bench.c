@@ -10,7 +10,9 @@
  * suspended      100k tasks suspended at once, each awaiting its own promise,
  *                resolved later: the time to create them (on stacks mapped
  *                afresh, then again on stacks from the pool), to resume them,
- *                and the peak RSS.
+ *                and the peak RSS. Beside it, what a first touch of a page
+ *                costs on this machine: a task suspended on a fresh stack
+ *                touches the top page of its stack, so that is its floor.
  * task-switch    1M awaits of a resolved promise in one task: the round trip
  *                is two switches (task to loop, loop to task); beside it a
  *                raw fiber switch measured the way fiber_bench does.
@@ -26,8 +28,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "fiber_internal.h"
 
@@ -166,6 +170,22 @@ static double fiber_switch_ns(size_t rounds) {
   return ns;
 }
 
+/* What the machine charges for the first touch of a page, which a task
+ * suspended on a fresh stack cannot avoid: pages a stack's stride apart, as
+ * the pool lays stacks out, each touched once; ns per page. */
+static double first_touch_ns(size_t pages) {
+  size_t stride = (size_t)sysconf(_SC_PAGESIZE) + CW_FIBER_DEFAULT_STACK;
+  volatile char *base = mmap(NULL, pages * stride, PROT_READ | PROT_WRITE,
+                             MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (base == MAP_FAILED)
+    return -1;
+  uint64_t start = now_ns();
+  for (size_t i = 1; i <= pages; i++) base[i * stride - 1] = 1;
+  double ns = (double)(now_ns() - start) / (double)pages;
+  munmap((void *)base, pages * stride);
+  return ns;
+}
+
 /* ---- reporting ---------------------------------------------------------- */
 
 
@@ -248,7 +268,11 @@ static int suspended(void) {
   free(w.gates);
   if (pooled_ns < 0)
     return 1;
+  double page_ns = first_touch_ns(SUSPENDED / 10); /* after the peak RSS was taken */
   report_time("clockwork create", create_ns, SUSPENDED);
+  if (page_ns > 0)
+    printf("  %-24s %9.1f ns/page in this run: the floor of a create on fresh stacks (one page each)\n",
+           "first touch of a page", page_ns);
   report_time("clockwork create, pooled", pooled_create_ns, SUSPENDED);
   report_node("create", &js_create, SUSPENDED);
   report_time("clockwork resume", resume_ns, SUSPENDED);
