@@ -116,9 +116,12 @@ static inline bool job_queue_pop(job_queue *q, job *out) {
 typedef struct timer_list timer_list;
 typedef struct list_entry {
   uint64_t expiry; /* when the list's first timer is due */
-  uint64_t id;     /* ties: the list (re)queued first */
   timer_list *list;
 } list_entry;
+typedef struct list_slot {
+  uint64_t msecs;
+  timer_list *list; /* NULL: a free slot */
+} list_slot;
 
 typedef struct loop_handles {
   uv_timer_t timer;  /* the earliest core timer */
@@ -166,10 +169,10 @@ struct cw_loop {
   struct task *tasks_head;
 
   /* timeouts and intervals: lists by duration, in a heap by expiry */
-  list_entry *heap;
-  size_t heap_len, heap_cap;
-  timer_list **buckets; /* the lists by duration, 1 << bucket_bits of them */
-  unsigned bucket_bits;
+  list_entry *heap;    /* 4-ary; emptied lists leave it lazily (heap_dead of them) */
+  size_t heap_len, heap_cap, heap_dead;
+  list_slot *map;      /* the lists by duration, open addressing: 1 << map_bits slots */
+  unsigned map_bits;
   size_t nlists;
   pool lists;
   uint64_t list_id;

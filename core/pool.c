@@ -11,7 +11,9 @@ struct pool_chunk {
 };
 
 void pool_init(pool *p, size_t size) {
-  size_t align = sizeof(max_align_t);
+  /* size is that of the objects' type, a multiple of its alignment; the
+   * header and the free link need a pointer's */
+  size_t align = sizeof(void *);
   memset(p, 0, sizeof *p);
   if (size < sizeof(pool_obj) + sizeof(void *))
     size = sizeof(pool_obj) + sizeof(void *);

@@ -4,6 +4,7 @@
 #include "core_internal.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 typedef enum { T_TIMEOUT, T_INTERVAL, T_IMMEDIATE } timer_kind;
 static const char *const kind_names[] = {"timeout", "interval", "immediate"};
@@ -13,17 +14,18 @@ struct cw_timer {
   cw_loop *loop;
   cw_fn fn;
   void *arg;
-  timer_kind kind;
-  bool running; /* its callback is on the stack */
-  bool cleared; /* cleared while running */
-  bool unrefed; /* does not keep the loop alive (Node's timer.unref()) */
-  uint64_t start;  /* when it was (re-)armed */
-  uint64_t repeat; /* intervals: the period */
-  uint64_t seq;    /* immediates: creation order */
+  union {
+    uint64_t start; /* timeouts and intervals: when (re-)armed */
+    uint64_t seq;   /* immediates: creation order */
+  };
   timer_list *list;
-  cw_timer *next, *prev; /* in its list, or among the immediates */
+  cw_timer *next, *prev; /* in its list (where the head's prev is the tail), or among the immediates */
   const char *file;
   int line;
+  uint8_t kind;  /* a timer_kind */
+  bool running;  /* its callback is on the stack */
+  bool cleared;  /* cleared while running */
+  bool unrefed;  /* does not keep the loop alive (Node's timer.unref()) */
 };
 
 /* As Node's lib/internal/timers.js: one list per duration, in insertion
@@ -32,138 +34,203 @@ struct cw_timer {
  * overtakes an earlier one of the same duration. */
 struct timer_list {
   pool_obj hdr;
-  uint64_t msecs;
-  cw_timer *head, *tail;
-  size_t heap_index;
-  timer_list *bucket_next;
-  bool mapped;  /* still the list of its duration */
-  bool running; /* the timers phase is walking it */
+  uint64_t msecs; /* 0 (no duration is): dead, no longer the list of its duration */
+  cw_timer *head;
+  uint64_t id;    /* ties in the queue: the list (re)queued first */
 };
+
+static bool dead(const timer_list *l) { return l->msecs == 0; }
 
 size_t timer_size(void) { return sizeof(cw_timer); }
 size_t timer_list_size(void) { return sizeof(timer_list); }
 
-/* ---- the queue of lists ---------------------------------------------------- */
+/* ---- the queue of lists ------------------------------------------------------
+ * A 4-ary heap: half the depth of a binary one, for a few more comparisons
+ * among adjacent children. Its entries carry the expiry, so that sifting
+ * reads no list but on a tie. An emptied list stays in the heap, dead: taking
+ * it out at once would need its position, kept up to date in the list by
+ * every sift, a write to a cold list at each level. The dead are freed when
+ * they reach the top (prune), or all at once when they are more than half
+ * of the heap (compact). The keys are unique (ids are), so the live lists
+ * come out in the order of Node's queue whatever the heap's shape. */
 
-/* Entries carry the keys, so that sifting reads no cold list. */
 static bool earlier(const list_entry *a, const list_entry *b) {
-  return a->expiry < b->expiry || (a->expiry == b->expiry && a->id < b->id);
+  return a->expiry != b->expiry ? a->expiry < b->expiry : a->list->id < b->list->id;
 }
 
-static void heap_set(cw_loop *loop, size_t i, list_entry e) {
-  loop->heap[i] = e;
-  e.list->heap_index = i;
+/* The earliest child of node i (which has one); the selection compiles to
+ * conditional moves, the order of expiries being unpredictable. */
+static size_t earliest_child(const list_entry *heap, size_t len, size_t i) {
+  size_t first = 4 * i + 1, best = first, end = len - first > 4 ? first + 4 : len;
+  for (size_t c = first + 1; c < end; c++)
+    best = earlier(&heap[c], &heap[best]) ? c : best;
+  return best;
 }
 
-static void sift_up(cw_loop *loop, size_t i) {
-  list_entry e = loop->heap[i];
-  while (i > 0 && earlier(&e, &loop->heap[(i - 1) / 2])) {
-    heap_set(loop, i, loop->heap[(i - 1) / 2]);
-    i = (i - 1) / 2;
+static void sift_up(list_entry *heap, size_t i) {
+  list_entry e = heap[i];
+  while (i > 0 && earlier(&e, &heap[(i - 1) / 4])) {
+    heap[i] = heap[(i - 1) / 4];
+    i = (i - 1) / 4;
   }
-  heap_set(loop, i, e);
+  heap[i] = e;
 }
 
-static void sift_down(cw_loop *loop, size_t i) {
-  list_entry e = loop->heap[i];
-  for (;;) {
-    size_t child = 2 * i + 1;
-    if (child >= loop->heap_len)
+static void sift_down(list_entry *heap, size_t len, size_t i) {
+  list_entry e = heap[i];
+  while (4 * i + 1 < len) {
+    size_t best = earliest_child(heap, len, i);
+    if (!earlier(&heap[best], &e))
       break;
-    if (child + 1 < loop->heap_len && earlier(&loop->heap[child + 1], &loop->heap[child]))
-      child++;
-    if (!earlier(&loop->heap[child], &e))
-      break;
-    heap_set(loop, i, loop->heap[child]);
-    i = child;
+    heap[i] = heap[best];
+    i = best;
   }
-  heap_set(loop, i, e);
+  heap[i] = e;
 }
 
-static void heap_remove(cw_loop *loop, size_t i) {
-  list_entry last = loop->heap[--loop->heap_len];
-  if (i == loop->heap_len)
-    return;
-  heap_set(loop, i, last);
-  sift_down(loop, i);
-  sift_up(loop, last.list->heap_index);
+/* The heap and the map are allocated with big_alloc: on huge pages once
+ * large, as a fault on a fresh small page costs about as much as firing a
+ * timer (several µs in a VM). The heap starts HEAP_SKEW entries into its
+ * block so that, the block being 64-byte aligned (big_alloc's large ones
+ * are), the four children of a node share one cache line. */
+enum { HEAP_SKEW = 64 / sizeof(list_entry) - 1 };
+
+static void heap_free(list_entry *heap) { free(heap ? heap - HEAP_SKEW : NULL); }
+
+static void heap_push(cw_loop *loop, list_entry e) {
+  if (loop->heap_len == loop->heap_cap) {
+    size_t cap = loop->heap_cap ? 2 * loop->heap_cap : 64;
+    list_entry *heap = (list_entry *)big_alloc((cap + HEAP_SKEW) * sizeof *heap) + HEAP_SKEW;
+    if (loop->heap_len)
+      memcpy(heap, loop->heap, loop->heap_len * sizeof *heap);
+    heap_free(loop->heap);
+    loop->heap = heap;
+    loop->heap_cap = cap;
+  }
+  loop->heap[loop->heap_len] = e;
+  sift_up(loop->heap, loop->heap_len++);
 }
 
-/* ---- lists by duration ------------------------------------------------------ */
+/* Floyd's way: the hole at the top goes down along the earliest children
+ * to the bottom, where the last entry, which belongs near there, fills it
+ * and rises: a comparison a level less than sifting it down from the top. */
+static void heap_pop(cw_loop *loop) {
+  list_entry *heap = loop->heap;
+  size_t len = --loop->heap_len, i = 0;
+  while (4 * i + 1 < len) {
+    size_t best = earliest_child(heap, len, i);
+    heap[i] = heap[best];
+    i = best;
+  }
+  heap[i] = heap[len];
+  sift_up(heap, i);
+}
+
+/* Frees the dead lists at the top: heap[0] is then the next list due. */
+static void prune(cw_loop *loop) {
+  while (loop->heap_len && dead(loop->heap[0].list)) {
+    pool_free(&loop->lists, loop->heap[0].list);
+    loop->heap_dead--;
+    heap_pop(loop);
+  }
+}
+
+/* Frees every dead list and rebuilds the heap of the others (Floyd's). */
+static void compact(cw_loop *loop) {
+  size_t n = 0;
+  for (size_t i = 0; i < loop->heap_len; i++)
+    if (dead(loop->heap[i].list))
+      pool_free(&loop->lists, loop->heap[i].list);
+    else
+      loop->heap[n++] = loop->heap[i];
+  loop->heap_len = n;
+  loop->heap_dead = 0;
+  for (size_t i = (n + 2) / 4; i-- > 0;) /* the parents, last first */
+    sift_down(loop->heap, n, i);
+}
+
+/* ---- lists by duration ------------------------------------------------------
+ * Open addressing with linear probing, at most half full: a lookup reads
+ * one or two adjacent slots, and no list. */
 
 /* Fibonacci hashing: the top bits of the product. */
-static size_t bucket_of(const cw_loop *loop, uint64_t msecs) {
-  return (size_t)((msecs * 0x9E3779B97F4A7C15u) >> (64 - loop->bucket_bits));
+static size_t home_of(const cw_loop *loop, uint64_t msecs) {
+  return (size_t)((msecs * 0x9E3779B97F4A7C15u) >> (64 - loop->map_bits));
 }
 
-static timer_list *list_find(const cw_loop *loop, uint64_t msecs) {
-  if (!loop->bucket_bits)
-    return NULL;
-  timer_list *l = loop->buckets[bucket_of(loop, msecs)];
-  while (l && l->msecs != msecs)
-    l = l->bucket_next;
-  return l;
+static size_t map_mask(const cw_loop *loop) { return ((size_t)1 << loop->map_bits) - 1; }
+
+/* The slot of the list of msecs, or the free slot where it would go. */
+static size_t map_find(const cw_loop *loop, uint64_t msecs) {
+  size_t i = home_of(loop, msecs);
+  while (loop->map[i].list && loop->map[i].msecs != msecs)
+    i = (i + 1) & map_mask(loop);
+  return i;
 }
 
-static void map_insert(cw_loop *loop, timer_list *l) {
-  size_t b = bucket_of(loop, l->msecs);
-  l->bucket_next = loop->buckets[b];
-  loop->buckets[b] = l;
+static void map_alloc(cw_loop *loop, unsigned bits) {
+  size_t bytes = ((size_t)1 << bits) * sizeof *loop->map;
+  loop->map = big_alloc(bytes);
+  memset(loop->map, 0, bytes);
+  loop->map_bits = bits;
 }
 
-static timer_list *list_create(cw_loop *loop, uint64_t msecs, uint64_t expiry) {
-  if (loop->nlists + 1 > ((size_t)1 << loop->bucket_bits) / 2 || !loop->bucket_bits) {
-    timer_list **old = loop->buckets;
-    size_t n = loop->bucket_bits ? (size_t)1 << loop->bucket_bits : 0;
-    loop->bucket_bits = loop->bucket_bits ? loop->bucket_bits + 1 : 4;
-    size_t grown = (size_t)1 << loop->bucket_bits;
-    loop->buckets = xmalloc(grown * sizeof *loop->buckets);
-    for (size_t i = 0; i < grown; i++)
-      loop->buckets[i] = NULL;
-    for (size_t i = 0; i < n; i++)
-      for (timer_list *l = old[i], *next; l; l = next) {
-        next = l->bucket_next;
-        map_insert(loop, l);
-      }
-    free(old);
+static void map_grow(cw_loop *loop) {
+  list_slot *old = loop->map;
+  size_t n = map_mask(loop) + 1;
+  map_alloc(loop, loop->map_bits + 1);
+  for (size_t i = 0; i < n; i++)
+    if (old[i].list)
+      loop->map[map_find(loop, old[i].msecs)] = old[i];
+  free(old);
+}
+
+/* Empties slot hole, moving back into it each later slot of the probe run
+ * whose home is not between the hole and that slot (no tombstones). */
+static void map_remove(cw_loop *loop, size_t hole) {
+  size_t mask = map_mask(loop);
+  for (size_t i = (hole + 1) & mask; loop->map[i].list; i = (i + 1) & mask)
+    if (((i - home_of(loop, loop->map[i].msecs)) & mask) >= ((i - hole) & mask)) {
+      loop->map[hole] = loop->map[i];
+      hole = i;
+    }
+  loop->map[hole].list = NULL;
+}
+
+/* A list for msecs, which has none (slot: map_find's free slot for it). */
+static timer_list *list_create(cw_loop *loop, size_t slot, uint64_t msecs, uint64_t expiry) {
+  if (loop->nlists + 1 > (map_mask(loop) + 1) / 2) {
+    map_grow(loop);
+    slot = map_find(loop, msecs);
   }
   timer_list *l = pool_alloc(&loop->lists);
   l->msecs = msecs;
-  l->head = l->tail = NULL;
-  l->mapped = true;
-  l->running = false;
-  map_insert(loop, l);
+  l->head = NULL;
+  l->id = loop->list_id++;
+  loop->map[slot] = (list_slot){msecs, l};
   loop->nlists++;
-  grow_array((void **)&loop->heap, &loop->heap_cap, loop->heap_len + 1, sizeof *loop->heap);
-  heap_set(loop, loop->heap_len++, (list_entry){expiry, loop->list_id++, l});
-  sift_up(loop, l->heap_index);
+  heap_push(loop, (list_entry){expiry, l});
   return l;
 }
 
-static void list_free(cw_loop *loop, timer_list *l) { pool_free(&loop->lists, l); }
-
-/* Takes l out of the map and the queue; the timers phase frees a list it is walking. */
+/* Takes l out of the map: dead, it leaves the queue when prune or compact
+ * finds it (never while the timers phase may still be walking it). */
 static void list_unmap(cw_loop *loop, timer_list *l) {
-  timer_list **p = &loop->buckets[bucket_of(loop, l->msecs)];
-  while (*p != l)
-    p = &(*p)->bucket_next;
-  *p = l->bucket_next;
+  map_remove(loop, map_find(loop, l->msecs));
   loop->nlists--;
-  l->mapped = false;
-  heap_remove(loop, l->heap_index);
-  if (!l->running)
-    list_free(loop, l);
+  l->msecs = 0;
+  loop->heap_dead++;
 }
 
 static void list_unlink(timer_list *l, cw_timer *t) {
-  if (t->prev)
-    t->prev->next = t->next;
-  else
-    l->head = t->next;
   if (t->next)
     t->next->prev = t->prev;
   else
-    l->tail = t->prev;
+    l->head->prev = t->prev; /* the new tail */
+  if (t == l->head)
+    l->head = t->next;
+  else
+    t->prev->next = t->next;
   t->next = t->prev = NULL;
   t->list = NULL;
 }
@@ -177,37 +244,51 @@ static uint64_t now_ms(cw_loop *loop) {
 
 static void on_timer(uv_timer_t *handle);
 
-/* Points the libuv timer at the earliest list. From the timers phase it
- * waits at least 1 ms, as Node's RunTimers: libuv 1.44 re-checks its heap
- * after every callback and would otherwise fire it again in the same pass. */
+/* Points the libuv timer at the earliest list, once the dead are gone
+ * (arm is never called while the timers phase walks a list). From the
+ * timers phase it waits at least 1 ms, as Node's RunTimers: libuv 1.44
+ * re-checks its heap after every callback and would otherwise fire it
+ * again in the same pass. */
 static void arm(cw_loop *loop) {
   uv_timer_t *handle = &loop->handles->timer;
+  if (loop->heap_dead > loop->heap_len / 2)
+    compact(loop);
+  prune(loop);
   if (loop->heap_len == 0) {
     uv_timer_stop(handle);
     return;
   }
+  /* The next list due is likely the next to run: its first timer and its
+   * slot in the map, which on_timer reads, load while the loop turns. */
+  timer_list *next = loop->heap[0].list;
+  __builtin_prefetch(next->head);
+  __builtin_prefetch(&loop->map[home_of(loop, next->msecs)]);
   uint64_t now = uv_now(loop->uv), expiry = loop->heap[0].expiry;
   uint64_t wait = expiry > now ? expiry - now : loop->in_timers ? 1 : 0;
   uv_timer_start(handle, on_timer, wait, 0);
 }
 
-/* Node's insert(): the list of this duration, created if there is none. */
+/* Node's insert(): the list of this duration, created if there is none.
+ * Outside the timers phase the top of the queue is live (arm pruned it),
+ * so a new list at the top is the new earliest. */
 static void insert(cw_loop *loop, cw_timer *t, uint64_t msecs, uint64_t start) {
   t->start = start;
-  timer_list *l = list_find(loop, msecs);
+  size_t slot = map_find(loop, msecs);
+  timer_list *l = loop->map[slot].list;
   if (!l) {
-    l = list_create(loop, msecs, start + msecs);
+    l = list_create(loop, slot, msecs, start + msecs);
     if (loop->heap[0].list == l && !loop->in_timers)
       arm(loop);
   }
   t->list = l;
   t->next = NULL;
-  t->prev = l->tail;
-  if (l->tail)
-    l->tail->next = t;
-  else
+  if (l->head) {
+    t->prev = l->head->prev;
+    t->prev->next = t;
+  } else {
     l->head = t;
-  l->tail = t;
+  }
+  l->head->prev = t;
 }
 
 /* The libuv timer keeps the loop alive while a timeout or interval that is
@@ -229,9 +310,10 @@ static void release_timer(cw_loop *loop, cw_timer *t) {
 }
 
 /* Runs t's callback as a macrotask. Between the callback and the drain, as
- * in Node's finally block, an interval is re-armed (so what the drain
- * creates comes after it) and anything else is released. */
-static void run_callback(cw_loop *loop, cw_timer *t, cw_phase phase, uint64_t start) {
+ * in Node's finally block, an interval is re-armed, its period being the
+ * duration of its list, from start (so what the drain creates comes after
+ * it), and anything else is released. */
+static void run_callback(cw_loop *loop, cw_timer *t, cw_phase phase, uint64_t msecs, uint64_t start) {
   const char *file = t->file;
   int line = t->line;
   t->running = true;
@@ -239,26 +321,29 @@ static void run_callback(cw_loop *loop, cw_timer *t, cw_phase phase, uint64_t st
   t->fn(t->arg);
   t->running = false;
   if (t->kind == T_INTERVAL && !t->cleared)
-    insert(loop, t, t->repeat, start);
+    insert(loop, t, msecs, start);
   else
     release_timer(loop, t);
   cw_macrotask_end_at(loop, file, line);
 }
 
-/* Node's listOnTimeout: runs l's timers in order while they are due; false
- * when one is not, after moving l's expiry to it. */
+/* Node's listOnTimeout on l, the top of the queue: runs its timers in
+ * order while they are due; false when one is not, after moving l's expiry
+ * to it. l stays at the top meanwhile: what its callbacks queue expires
+ * after now, and nothing leaves the heap during the phase but through
+ * on_timer. */
 static bool run_list(cw_loop *loop, timer_list *l, uint64_t now) {
   cw_timer *t;
   while ((t = l->head) && !loop->stopped) {
     if (t->start + l->msecs > now) {
-      list_entry *e = &loop->heap[l->heap_index];
-      e->expiry = t->start + l->msecs > now + 1 ? t->start + l->msecs : now + 1;
-      e->id = loop->list_id++;
-      sift_down(loop, l->heap_index);
+      list_entry *top = &loop->heap[0];
+      top->expiry = t->start + l->msecs > now + 1 ? t->start + l->msecs : now + 1;
+      l->id = loop->list_id++;
+      sift_down(loop->heap, loop->heap_len, 0);
       return false;
     }
     list_unlink(l, t);
-    run_callback(loop, t, CW_PHASE_TIMERS, t->kind == T_INTERVAL ? now_ms(loop) : 0);
+    run_callback(loop, t, CW_PHASE_TIMERS, l->msecs, t->kind == T_INTERVAL ? now_ms(loop) : 0);
   }
   return true;
 }
@@ -270,15 +355,13 @@ static void on_timer(uv_timer_t *handle) {
   cw_loop *loop = h->loop;
   uint64_t now = now_ms(loop);
   loop->in_timers = true;
-  while (loop->heap_len && !loop->stopped && loop->heap[0].expiry <= now) {
+  for (;;) {
+    prune(loop);
+    if (!loop->heap_len || loop->stopped || loop->heap[0].expiry > now)
+      break;
     timer_list *l = loop->heap[0].list;
-    l->running = true;
-    bool emptied = run_list(loop, l, now) && !l->head;
-    l->running = false;
-    if (!l->mapped)
-      list_free(loop, l); /* cleared empty while it ran */
-    else if (emptied)
-      list_unmap(loop, l);
+    if (run_list(loop, l, now) && !l->head && !dead(l))
+      list_unmap(loop, l); /* emptied: Node's shift(); a list cleared empty while it ran is dead already */
   }
   loop->in_timers = false;
   arm(loop);
@@ -321,7 +404,7 @@ static void on_check(uv_check_t *check) {
       loop->imm_head->prev = NULL;
     else
       loop->imm_tail = NULL;
-    run_callback(loop, t, CW_PHASE_CHECK, 0);
+    run_callback(loop, t, CW_PHASE_CHECK, 0, 0);
   }
   if (!loop->imm_head)
     stop_idle(loop);
@@ -344,6 +427,7 @@ void timers_init(cw_loop *loop) {
   uv_check_start(&h->check, on_check);
   uv_unref((uv_handle_t *)&h->check);
   loop->handles = h;
+  map_alloc(loop, 4);
 }
 
 void timers_destroy(cw_loop *loop) {
@@ -352,8 +436,8 @@ void timers_destroy(cw_loop *loop) {
   uv_close((uv_handle_t *)&h->timer, on_closed);
   uv_close((uv_handle_t *)&h->check, on_closed);
   uv_close((uv_handle_t *)&h->idle, on_closed);
-  free(loop->heap); /* the lists go with their pool */
-  free(loop->buckets);
+  heap_free(loop->heap); /* the lists go with their pool */
+  free(loop->map);
 }
 
 /* ---- the public API ---------------------------------------------------- */
@@ -370,7 +454,7 @@ static cw_timer *timer_new(cw_loop *loop, timer_kind kind, cw_fn fn, void *arg, 
   t->arg = arg;
   t->kind = kind;
   t->running = t->cleared = t->unrefed = false;
-  t->start = t->repeat = 0;
+  t->start = 0;
   t->list = NULL;
   t->next = t->prev = NULL;
   t->file = file;
@@ -385,7 +469,6 @@ static cw_timer *start_timer(cw_loop *loop, timer_kind kind, uint64_t ms, cw_fn 
     return NULL;
   if (ms < 1)
     ms = 1;
-  t->repeat = kind == T_INTERVAL ? ms : 0;
   insert(loop, t, ms, now_ms(loop));
   count_ref(loop, t, +1);
   return pool_handle(&loop->timers, t);

@@ -124,7 +124,7 @@ static void resolve(void) {
  * up to follow_cap. */
 struct vclock {
   cw_harness *h;
-  pthread_t thread;
+  uint64_t starts;               /* clock_start calls so far: the harness's thread has the last in started_here */
   atomic_uint seq;
   _Atomic uint64_t elapsed;      /* virtual ns since the harness began */
   _Atomic int64_t wall_base;     /* REALTIME in ns at elapsed 0 */
@@ -142,7 +142,12 @@ struct vclock {
 static vclock the_clock; /* one harness at a time; static, so late readers never touch freed memory */
 static _Atomic(vclock *) live;
 
-static bool on_harness_thread(const vclock *c) { return pthread_equal(pthread_self(), c->thread); }
+/* The clock reads of libuv ask this several times a turn: a thread-local
+ * compare costs less than pthread_self and pthread_equal. Initial-exec: the
+ * harness is linked into the program, never dlopen'ed. */
+static _Thread_local __attribute__((tls_model("initial-exec"))) uint64_t started_here;
+
+static bool on_harness_thread(const vclock *c) { return started_here == c->starts; }
 
 /* The live clock, NULL when there is none. A live clock had the real
  * functions resolved before it was published; without one they are
@@ -165,14 +170,18 @@ typedef struct {
   int64_t wall_base;
 } reading;
 
-static reading read_fields(vclock *c) {
+static uint64_t followed(vclock *c, uint64_t elapsed, uint64_t since) {
+  uint64_t t = elapsed + (raw_ns() - since), cap = atomic_load_explicit(&c->follow_cap, memory_order_relaxed);
+  return t < cap ? t : cap;
+}
+
+/* Inline, the rare following apart: every clock read of libuv comes here. */
+static inline reading read_fields(vclock *c) {
   reading r = {atomic_load_explicit(&c->elapsed, memory_order_relaxed),
                atomic_load_explicit(&c->wall_base, memory_order_relaxed)};
   uint64_t since = atomic_load_explicit(&c->follow_since, memory_order_relaxed);
-  if (since) {
-    uint64_t followed = r.elapsed + (raw_ns() - since), cap = atomic_load_explicit(&c->follow_cap, memory_order_relaxed);
-    r.elapsed = followed < cap ? followed : cap;
-  }
+  if (since)
+    r.elapsed = followed(c, r.elapsed, since);
   return r;
 }
 
@@ -603,7 +612,7 @@ void clock_start(cw_harness *h) {
   pthread_once(&resolved, resolve);
   vclock *c = &the_clock;
   c->h = h;
-  c->thread = pthread_self();
+  started_here = ++c->starts;
   atomic_store(&c->elapsed, 0);
   atomic_store(&c->wall_base, h->opts.start_unix_ms * (int64_t)MS);
   atomic_store(&c->follow_since, 0);
@@ -676,7 +685,11 @@ static uint64_t settle(vclock *c) {
     uv_run(uv, UV_RUN_NOWAIT);
     if (!uv_loop_alive(uv))
       return NONE;
-    uv_update_time(uv);
+    /* uv_update_time, unless it would change nothing: most turns move no
+     * time after libuv's own update, and a clock read through libuv costs
+     * more than this test. */
+    if (uv_now(uv) != (MONO_BASE + elapsed_of(c)) / MS)
+      uv_update_time(uv);
     int timeout = uv_backend_timeout(uv);
     if (timeout != 0 && poll_now(uv, &ready, 1, NULL) == 0)
       return timeout < 0 ? NONE : deadline_of(uv, timeout);
