@@ -323,8 +323,10 @@ reaction *reaction_new(cw_loop *loop, reaction_kind kind, cw_promise *target, co
 
 /* The function a queued job stands for (a handler, a task), for reports. */
 void *job_callback(const job *j);
-/* "name+0x12" or "0x..." for a function pointer, via dladdr. */
-const char *describe_fn(const void *fn, char *buf, size_t size);
+/* "name+0x12" or "0x..." for a function pointer, via dladdr. Exported
+ * (the two underscores: not an API) for the harness library, which links
+ * the core as a shared library. */
+const char *cw__describe_fn(const void *fn, char *buf, size_t size);
 
 /* combinators.c */
 void combinator_element(reaction *r, const cw_promise *source);

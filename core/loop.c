@@ -247,7 +247,7 @@ static void guard_trip(cw_loop *loop, size_t jobs) {
   int n = snprintf(msg, sizeof msg, "loop guard: one drain ran %zu jobs and they keep coming; queued now:", jobs);
   for (int k = 0; k < TOP && top[k].fn && n < (int)sizeof msg; k++)
     n += snprintf(msg + n, sizeof msg - (size_t)n, "%s %s x%zu", k ? "," : "",
-                  describe_fn(top[k].fn, name, sizeof name), top[k].count);
+                  cw__describe_fn(top[k].fn, name, sizeof name), top[k].count);
   free(loop->guard_message);
   loop->guard_message = strdup(msg);
   fprintf(stderr, "clockwork: %s\n", msg);

@@ -47,7 +47,7 @@ void misuse(cw_loop *loop, const char *function, const char *file, int line, con
 /* Static functions have no dynamic symbol: then the module and the offset,
  * which addr2line -f -e MODULE OFFSET turns into a name. Visible outside
  * the shared library for the harness (harness_internal.h); not an API. */
-__attribute__((visibility("default"))) const char *describe_fn(const void *fn, char *buf, size_t size) {
+__attribute__((visibility("default"))) const char *cw__describe_fn(const void *fn, char *buf, size_t size) {
   Dl_info info;
   if (!fn || !dladdr(fn, &info)) {
     snprintf(buf, size, "%p", fn);

@@ -61,9 +61,9 @@ void probe_op_completed(cw_harness *h, const cw_io_op *op, intptr_t result);
 void blocking_install(cw_harness *h);
 /* A function's name for a report: symbol+offset, else module(+offset) when
  * the symbol is not exported, else the address (the core's, core/misuse.c). */
-const char *describe_fn(const void *fn, char *buf, size_t size);
+const char *cw__describe_fn(const void *fn, char *buf, size_t size);
 static inline const char *harness_fn_name(cw_fn fn, char *buf, size_t size) {
-  return describe_fn((const void *)(uintptr_t)fn, buf, size);
+  return cw__describe_fn((const void *)(uintptr_t)fn, buf, size);
 }
 
 /* trace.c */
