@@ -20,14 +20,15 @@ static fake_dns *lookup(fake_dns *table, const char *name) {
   return NULL;
 }
 
-int cw_fake_dns_add(cw_harness *h, const char *name, const char *addr) {
-  fakes *f = fakes_of(h, "cw_fake_dns_add");
+int cw_fake_dns_add_at(cw_harness *h, const char *name, const char *addr, const char *file, int line) {
+  fakes *f = fakes_of(h, "cw_fake_dns_add", file, line);
   if (!f)
     return UV_EINVAL;
   if (!name || !addr || strlen(addr) >= sizeof f->dns->addr) {
-    cw_harness_fail(h, "cw_fake_dns_add: %s", !name ? "name is NULL"
-                                             : !addr ? "addr is NULL"
-                                                     : "addr is longer than an IPv6 address (45 bytes)");
+    cw_harness_fail_at(h, file, line, "cw_fake_dns_add: %s",
+                       !name   ? "name is NULL"
+                       : !addr ? "addr is NULL"
+                               : "addr is longer than an IPv6 address (45 bytes)");
     return UV_EINVAL;
   }
   fake_dns *e = lookup(f->dns, name);

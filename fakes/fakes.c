@@ -234,11 +234,11 @@ fakes *fakes_new(cw_harness *h) {
   return f;
 }
 
-void fakes_teardown(fakes *f, const char *file, int line) {
+void fakes_teardown(fakes *f) {
   if (!f)
     return;
-  fs_teardown(f, file, line);
-  net_teardown(f, file, line);
+  fs_teardown(f);
+  net_teardown(f);
 }
 
 void fakes_close(fakes *f) {
@@ -262,14 +262,23 @@ void fakes_destroy(fakes *f) {
   free(f);
 }
 
-fakes *fakes_of(cw_harness *h, const char *function) {
+fakes *fakes_of(cw_harness *h, const char *function, const char *file, int line) {
   if (!h) {
-    fprintf(stderr, "clockwork: %s: h is NULL\n", function);
+    fakes_misuse(function, file, line, "h is NULL");
     return NULL;
   }
   if (!h->fakes)
-    cw_harness_fail(h, "%s: this harness has no fakes (opts.real_io is set)", function);
+    cw_harness_fail_at(h, file, line, "%s: this harness has no fakes (opts.real_io is set)", function);
   return h->fakes;
+}
+
+void fakes_misuse(const char *function, const char *file, int line, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  fprintf(stderr, "clockwork: misuse of %s at %s:%d: ", function, file, line);
+  vfprintf(stderr, fmt, ap);
+  fputc('\n', stderr);
+  va_end(ap);
 }
 
 bool fakes_owns_handle(const cw_harness *h, const uv_handle_t *handle) {

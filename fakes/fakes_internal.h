@@ -72,9 +72,14 @@ struct fakes {
 
 /* ---- fakes.c ------------------------------------------------------------------ */
 
-/* The harness's fakes, or NULL after a failure naming function when the
- * harness has none (opts.real_io) or h is NULL. */
-fakes *fakes_of(cw_harness *h, const char *function);
+/* The harness's fakes, or NULL after a failure naming function at the
+ * caller's site (file, line) when the harness has none (opts.real_io) or
+ * h is NULL. */
+fakes *fakes_of(cw_harness *h, const char *function, const char *file, int line);
+/* A misuse with no harness to fail (h or p NULL), printed to stderr as
+ * the core prints its own: "clockwork: misuse of function at file:line: ...". */
+void fakes_misuse(const char *function, const char *file, int line, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 uint64_t fakes_now(const fakes *f); /* virtual ns */
 /* Runs e->fn at deadline (not before now), in the timers phase of that
  * iteration: an event's fn completes operations with cw_io_complete_soon,
@@ -137,8 +142,9 @@ void net_cancel(fakes *f, cw_io_op *op);
 void net_destroy(fakes *f);
 void dns_submit(fakes *f, cw_io_op *op, fake_plan plan);
 void dns_destroy(fakes *f);
-/* Teardown checks of the areas: fake files left open, scripts unplayed. */
-void fs_teardown(fakes *f, const char *file, int line);
-void net_teardown(fakes *f, const char *file, int line);
+/* Teardown checks of the areas: fake files left open (reported where they
+ * were opened), scripts unplayed (where their next step was written). */
+void fs_teardown(fakes *f);
+void net_teardown(fakes *f);
 
 #endif

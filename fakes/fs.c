@@ -709,8 +709,7 @@ const char *fs_fd_path(fakes *f, int fd) {
   return d ? d->path : NULL;
 }
 
-void fs_teardown(fakes *f, const char *file, int line) {
-  (void)file, (void)line; /* each report names where its file was opened */
+void fs_teardown(fakes *f) {
   if (!f->fs || (f->h->opts.allow & CW_ALLOW_OPEN_FILES))
     return;
   for (size_t i = 0; i < f->fs->n_fds; i++) {
@@ -742,31 +741,31 @@ void fs_destroy(fakes *f) {
 
 /* ---- seeding and inspecting, from the test ------------------------------------------ */
 
-/* The fake file system of h, and path checked: NULL after a failure. */
-static fake_fs *fs_for(cw_harness *h, const char *path, const char *function) {
-  fakes *f = fakes_of(h, function);
+/* The fake file system of h, and path checked: NULL after a failure at file:line. */
+static fake_fs *fs_for(cw_harness *h, const char *path, const char *function, const char *file, int line) {
+  fakes *f = fakes_of(h, function, file, line);
   if (!f)
     return NULL;
   if (!path)
-    fakes_fail(f, __FILE__, __LINE__, "%s: path is NULL", function);
+    fakes_fail(f, file, line, "%s: path is NULL", function);
   else if (path[0] != '/')
-    fakes_fail(f, __FILE__, __LINE__, "%s: path \"%s\" is not absolute", function, path);
+    fakes_fail(f, file, line, "%s: path \"%s\" is not absolute", function, path);
   return path && path[0] == '/' ? fs_of(f) : NULL;
 }
 
-/* Reports rc (a code) as a failure of function on path; returns it. */
-static int seed_failed(cw_harness *h, const char *function, const char *path, int rc) {
-  fakes_fail(h->fakes, __FILE__, __LINE__, "%s: %s: %s (%s)", function, path, cw_strerror(rc), cw_err_name(rc));
+/* Reports rc (a code) as a failure of function on path at file:line; returns it. */
+static int seed_failed(cw_harness *h, const char *function, const char *path, int rc, const char *file, int line) {
+  fakes_fail(h->fakes, file, line, "%s: %s: %s (%s)", function, path, cw_strerror(rc), cw_err_name(rc));
   return rc;
 }
 
-int cw_fake_fs_put(cw_harness *h, const char *path, const void *data, size_t len) {
+int cw_fake_fs_put_at(cw_harness *h, const char *path, const void *data, size_t len, const char *file, int line) {
   const char *function = "cw_fake_fs_put";
-  fake_fs *fs = fs_for(h, path, function);
+  fake_fs *fs = fs_for(h, path, function, file, line);
   if (!fs)
     return UV_EINVAL;
   if (len && !data) {
-    fakes_fail(h->fakes, __FILE__, __LINE__, "%s: data is NULL and len is %zu", function, len);
+    fakes_fail(h->fakes, file, line, "%s: data is NULL and len is %zu", function, len);
     return UV_EINVAL;
   }
   where w;
@@ -779,12 +778,12 @@ int cw_fake_fs_put(cw_harness *h, const char *path, const void *data, size_t len
     dir_add(w.dir, w.name, w.name_len, w.node = node_new(fs, S_IFREG, 0644));
   if (rc == 0)
     rc = file_put(w.node, data, len);
-  return rc < 0 ? seed_failed(h, function, path, rc) : 0;
+  return rc < 0 ? seed_failed(h, function, path, rc, file, line) : 0;
 }
 
-int cw_fake_fs_mkdir(cw_harness *h, const char *path) {
+int cw_fake_fs_mkdir_at(cw_harness *h, const char *path, const char *file, int line) {
   const char *function = "cw_fake_fs_mkdir";
-  fake_fs *fs = fs_for(h, path, function);
+  fake_fs *fs = fs_for(h, path, function, file, line);
   if (!fs)
     return UV_EINVAL;
   where w;
@@ -793,18 +792,18 @@ int cw_fake_fs_mkdir(cw_harness *h, const char *path) {
     rc = UV_EEXIST;
   if (rc == 0 && !w.node)
     dir_add(w.dir, w.name, w.name_len, node_new(fs, S_IFDIR, 0755));
-  return rc < 0 ? seed_failed(h, function, path, rc) : 0;
+  return rc < 0 ? seed_failed(h, function, path, rc, file, line) : 0;
 }
 
-/* What path names now, NULL when nothing (or a failure). */
-static node *inspect(cw_harness *h, const char *path, const char *function) {
-  fake_fs *fs = fs_for(h, path, function);
+/* What path names now, NULL when nothing (or a failure at file:line). */
+static node *inspect(cw_harness *h, const char *path, const char *function, const char *file, int line) {
+  fake_fs *fs = fs_for(h, path, function, file, line);
   where w;
   return fs && locate(fs, path, false, &w) == 0 ? w.node : NULL;
 }
 
-const char *cw_fake_fs_get(cw_harness *h, const char *path, size_t *len_out) {
-  node *n = inspect(h, path, "cw_fake_fs_get");
+const char *cw_fake_fs_get_at(cw_harness *h, const char *path, size_t *len_out, const char *file, int line) {
+  node *n = inspect(h, path, "cw_fake_fs_get", file, line);
   if (!n || is_dir(n))
     return NULL;
   if (len_out)
@@ -812,13 +811,13 @@ const char *cw_fake_fs_get(cw_harness *h, const char *path, size_t *len_out) {
   return n->now.data ? n->now.data : "";
 }
 
-unsigned cw_fake_fs_type(cw_harness *h, const char *path) {
-  node *n = inspect(h, path, "cw_fake_fs_type");
+unsigned cw_fake_fs_type_at(cw_harness *h, const char *path, const char *file, int line) {
+  node *n = inspect(h, path, "cw_fake_fs_type", file, line);
   return n ? n->mode & S_IFMT : 0;
 }
 
-void cw_fake_fs_crash(cw_harness *h) {
-  fakes *f = fakes_of(h, "cw_fake_fs_crash");
+void cw_fake_fs_crash_at(cw_harness *h, const char *file, int line) {
+  fakes *f = fakes_of(h, "cw_fake_fs_crash", file, line);
   if (!f || !f->fs)
     return;
   for (node *n = f->fs->nodes; n; n = n->next)
@@ -830,7 +829,7 @@ void cw_fake_fs_crash(cw_harness *h) {
     }
 }
 
-size_t cw_fake_fs_open_count(cw_harness *h) {
-  fakes *f = fakes_of(h, "cw_fake_fs_open_count");
+size_t cw_fake_fs_open_count_at(cw_harness *h, const char *file, int line) {
+  fakes *f = fakes_of(h, "cw_fake_fs_open_count", file, line);
   return f && f->fs ? f->fs->open_count : 0;
 }

@@ -596,12 +596,12 @@ void net_cancel(fakes *f, cw_io_op *op) {
   }
 }
 
-void net_teardown(fakes *f, const char *file, int line) {
+void net_teardown(fakes *f) {
   if (!f->net || (f->h->opts.allow & CW_ALLOW_UNPLAYED))
     return;
   for (conn *c = f->net->conns; c; c = c->next)
     if (c->server.peer)
-      peer_check(f, &c->server, file, line);
+      peer_check(f, &c->server);
 }
 
 void net_destroy(fakes *f) {
@@ -628,29 +628,30 @@ void net_destroy(fakes *f) {
 
 /* ---- the test's controls ----------------------------------------------------------- */
 
-/* The fakes of h when host is given; NULL after a failure. */
-static fakes *controls(cw_harness *h, const char *host, const char *function) {
-  fakes *f = fakes_of(h, function);
+/* The fakes of h when host is given; NULL after a failure at file:line. */
+static fakes *controls(cw_harness *h, const char *host, const char *function, const char *file, int line) {
+  fakes *f = fakes_of(h, function, file, line);
   if (f && !host) {
-    cw_harness_fail(h, "%s: host is NULL", function);
+    cw_harness_fail_at(h, file, line, "%s: host is NULL", function);
     return NULL;
   }
   return f;
 }
 
-void cw_fake_net_latency(cw_harness *h, const char *host, uint64_t ms) {
-  fakes *f = controls(h, host, "cw_fake_net_latency");
+void cw_fake_net_latency_at(cw_harness *h, const char *host, uint64_t ms, const char *file, int line) {
+  fakes *f = controls(h, host, "cw_fake_net_latency", file, line);
   if (f)
     link_to(net_of(f), host, true)->latency = ms * FAKE_MS;
 }
 
-void cw_fake_net_partition(cw_harness *h, const char *host, int directions) {
-  fakes *f = controls(h, host, "cw_fake_net_partition");
+void cw_fake_net_partition_at(cw_harness *h, const char *host, int directions, const char *file, int line) {
+  fakes *f = controls(h, host, "cw_fake_net_partition", file, line);
   if (!f)
     return;
   if (directions < CW_NET_INBOUND || directions > CW_NET_BOTH) {
-    cw_harness_fail(h, "cw_fake_net_partition: directions %d is not CW_NET_INBOUND, CW_NET_OUTBOUND or CW_NET_BOTH",
-                    directions);
+    cw_harness_fail_at(h, file, line,
+                       "cw_fake_net_partition: directions %d is not CW_NET_INBOUND, CW_NET_OUTBOUND or CW_NET_BOTH",
+                       directions);
     return;
   }
   link_to(net_of(f), host, true)->cut |= directions;
@@ -668,8 +669,8 @@ static void release(fakes *f, end *d, int healed, uint64_t earliest) {
   fakes_schedule(f, &d->pump, d->head->due, pump);
 }
 
-void cw_fake_net_heal(cw_harness *h, const char *host) {
-  fakes *f = controls(h, host, "cw_fake_net_heal");
+void cw_fake_net_heal_at(cw_harness *h, const char *host, const char *file, int line) {
+  fakes *f = controls(h, host, "cw_fake_net_heal", file, line);
   fake_net *net = f ? net_of(f) : NULL;
   net_link *l = net ? link_to(net, host, false) : NULL;
   if (!l || !l->cut)
@@ -697,8 +698,8 @@ void cw_fake_net_heal(cw_harness *h, const char *host) {
   }
 }
 
-size_t cw_fake_net_reset(cw_harness *h, const char *host, int port) {
-  fakes *f = controls(h, host, "cw_fake_net_reset");
+size_t cw_fake_net_reset_at(cw_harness *h, const char *host, int port, const char *file, int line) {
+  fakes *f = controls(h, host, "cw_fake_net_reset", file, line);
   if (!f)
     return 0;
   size_t count = 0;

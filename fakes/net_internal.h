@@ -114,8 +114,8 @@ void net_consume(end *d, size_t n);
 void peer_start(fakes *f, cw_fake_peer *p, end *d);
 /* Bytes arrived at d (the last sent by the write at d->sent_file, d->sent_line). */
 void peer_received(fakes *f, end *d);
-/* Teardown's check of d's script; the peers' memory. */
-void peer_check(fakes *f, const end *d, const char *file, int line);
+/* Teardown's check of d's script (a failure at its next step's site); the peers' memory. */
+void peer_check(fakes *f, const end *d);
 void peers_destroy(fake_net *net);
 
 #endif

@@ -3,7 +3,8 @@
  * arrives, byte by byte; bytes that arrive while a timed step (send,
  * shutdown, reset) waits stay buffered for the next expect, as TCP buffers
  * a pipelined request. A mismatch, or bytes after the script's end, fail
- * the test at the site of the write, with expected and actual side by side. */
+ * the test at the site of the write, with expected and actual side by side
+ * and the site of the step; an unplayed script, at the site of its next step. */
 #include "net_internal.h"
 
 #include <stdio.h>
@@ -17,6 +18,8 @@ typedef struct step {
   uint64_t after_ms; /* timed steps: after the previous step is done */
   char *data;        /* expect and send */
   size_t len;
+  const char *file; /* where the test wrote the step */
+  int line;
 } step;
 
 struct cw_fake_peer {
@@ -26,28 +29,32 @@ struct cw_fake_peer {
   step *steps;
   size_t n, cap;
   size_t connections, done;
+  const char *file; /* where the test made the peer */
+  int line;
 };
 
-cw_fake_peer *cw_fake_net_peer(cw_harness *h, const char *host, int port) {
-  fakes *f = fakes_of(h, "cw_fake_net_peer");
+cw_fake_peer *cw_fake_net_peer_at(cw_harness *h, const char *host, int port, const char *file, int line) {
+  fakes *f = fakes_of(h, "cw_fake_net_peer", file, line);
   if (!f)
     return NULL;
   if (!host) {
-    cw_harness_fail(h, "cw_fake_net_peer: host is NULL");
+    cw_harness_fail_at(h, file, line, "cw_fake_net_peer: host is NULL");
     return NULL;
   }
   if (port < 1 || port > 65535) {
-    cw_harness_fail(h, "cw_fake_net_peer: port %d is out of range (1 to 65535)", port);
+    cw_harness_fail_at(h, file, line, "cw_fake_net_peer: port %d is out of range (1 to 65535)", port);
     return NULL;
   }
   fake_net *net = net_of(f);
   if (net_listener(net, host, port)) {
-    cw_harness_fail(h, "cw_fake_net_peer: %s:%d has a listener already", host, port);
+    cw_harness_fail_at(h, file, line, "cw_fake_net_peer: %s:%d has a listener already", host, port);
     return NULL;
   }
   cw_fake_peer *p = net_alloc(sizeof *p);
   memset(p, 0, sizeof *p);
   p->f = f;
+  p->file = file;
+  p->line = line;
   p->l = net_listen(net, host, port, p);
   p->next = net->peers;
   net->peers = p;
@@ -55,17 +62,17 @@ cw_fake_peer *cw_fake_net_peer(cw_harness *h, const char *host, int port) {
 }
 
 static void add_step(cw_fake_peer *p, step_kind kind, uint64_t after_ms, const void *data, size_t len,
-                     const char *function) {
+                     const char *function, const char *file, int line) {
   if (!p) {
-    fprintf(stderr, "clockwork: %s: p is NULL\n", function);
+    fakes_misuse(function, file, line, "p is NULL");
     return;
   }
   if (kind == STEP_EXPECT && !len) {
-    cw_harness_fail(p->f->h, "%s: len is 0: expect at least one byte", function);
+    cw_harness_fail_at(p->f->h, file, line, "%s: len is 0: expect at least one byte", function);
     return;
   }
   if (!data && len) {
-    cw_harness_fail(p->f->h, "%s: data is NULL", function);
+    cw_harness_fail_at(p->f->h, file, line, "%s: data is NULL", function);
     return;
   }
   if (p->n == p->cap) {
@@ -77,22 +84,25 @@ static void add_step(cw_fake_peer *p, step_kind kind, uint64_t after_ms, const v
   s->after_ms = after_ms;
   s->len = len;
   s->data = len ? memcpy(net_alloc(len), data, len) : NULL;
+  s->file = file;
+  s->line = line;
 }
 
-void cw_fake_peer_expect(cw_fake_peer *p, const void *data, size_t len) {
-  add_step(p, STEP_EXPECT, 0, data, len, "cw_fake_peer_expect");
+void cw_fake_peer_expect_at(cw_fake_peer *p, const void *data, size_t len, const char *file, int line) {
+  add_step(p, STEP_EXPECT, 0, data, len, "cw_fake_peer_expect", file, line);
 }
 
-void cw_fake_peer_send(cw_fake_peer *p, uint64_t after_ms, const void *data, size_t len) {
-  add_step(p, STEP_SEND, after_ms, data, len, "cw_fake_peer_send");
+void cw_fake_peer_send_at(cw_fake_peer *p, uint64_t after_ms, const void *data, size_t len, const char *file,
+                          int line) {
+  add_step(p, STEP_SEND, after_ms, data, len, "cw_fake_peer_send", file, line);
 }
 
-void cw_fake_peer_shutdown(cw_fake_peer *p, uint64_t after_ms) {
-  add_step(p, STEP_SHUTDOWN, after_ms, NULL, 0, "cw_fake_peer_shutdown");
+void cw_fake_peer_shutdown_at(cw_fake_peer *p, uint64_t after_ms, const char *file, int line) {
+  add_step(p, STEP_SHUTDOWN, after_ms, NULL, 0, "cw_fake_peer_shutdown", file, line);
 }
 
-void cw_fake_peer_reset(cw_fake_peer *p, uint64_t after_ms) {
-  add_step(p, STEP_RESET, after_ms, NULL, 0, "cw_fake_peer_reset");
+void cw_fake_peer_reset_at(cw_fake_peer *p, uint64_t after_ms, const char *file, int line) {
+  add_step(p, STEP_RESET, after_ms, NULL, 0, "cw_fake_peer_reset", file, line);
 }
 
 size_t cw_fake_peer_done(const cw_fake_peer *p) { return p ? p->done : 0; }
@@ -167,9 +177,10 @@ static void report_mismatch(fakes *f, end *d, const step *s, size_t i) {
   quote(want, s->data, s->len, from, diff, NULL);
   quote(got, actual, actual_len, from, diff, &col);
   fakes_fail(f, d->sent_file, d->sent_line,
-             "scripted peer %s:%d, connection %zu: unexpected write: byte %zu of step %zu of %zu (expect %zu bytes) "
-             "differs\n  expected: %s\n  actual:   %s\n            %*s^",
-             p->l->host, p->l->port, d->number, diff, d->step + 1, p->n, s->len, want, got, col, "");
+             "scripted peer %s:%d, connection %zu: unexpected write: byte %zu of step %zu of %zu (expect of %zu "
+             "bytes at %s:%d) differs\n  expected: %s\n  actual:   %s\n            %*s^",
+             p->l->host, p->l->port, d->number, diff, d->step + 1, p->n, s->len, s->file, s->line, want, got, col,
+             "");
   free(actual);
 }
 
@@ -177,10 +188,13 @@ static void report_extra(fakes *f, end *d) {
   cw_fake_peer *p = d->peer;
   char got[SHOWN * 4 + 16];
   quote(got, d->inbox, d->inbox_len, 0, 0, NULL);
+  /* where the script ends: its last step, or the peer when it has none */
+  const step *last = p->n ? &p->steps[p->n - 1] : NULL;
   fakes_fail(f, d->sent_file, d->sent_line,
-             "scripted peer %s:%d, connection %zu: unexpected write of %zu bytes after the script's %zu steps\n"
-             "  expected: nothing\n  actual:   %s",
-             p->l->host, p->l->port, d->number, d->inbox_len, p->n, got);
+             "scripted peer %s:%d, connection %zu: unexpected write of %zu bytes after the script's %zu steps "
+             "(ending at %s:%d)\n  expected: nothing\n  actual:   %s",
+             p->l->host, p->l->port, d->number, d->inbox_len, p->n, last ? last->file : p->file,
+             last ? last->line : p->line, got);
 }
 
 static void play(fakes *f, fake_event *e);
@@ -239,13 +253,14 @@ void peer_start(fakes *f, cw_fake_peer *p, end *d) {
 
 void peer_received(fakes *f, end *d) { advance(f, d); }
 
-void peer_check(fakes *f, const end *d, const char *file, int line) {
+void peer_check(fakes *f, const end *d) {
   const cw_fake_peer *p = d->peer;
   if (d->failed || d->step == p->n)
     return;
+  const step *s = &p->steps[d->step];
   char next[SHOWN * 4 + 64];
-  describe(next, sizeof next, &p->steps[d->step], d->matched);
-  fakes_fail(f, file, line, "scripted peer %s:%d, connection %zu: script unplayed from step %zu of %zu: %s",
+  describe(next, sizeof next, s, d->matched);
+  fakes_fail(f, s->file, s->line, "scripted peer %s:%d, connection %zu: script unplayed from step %zu of %zu: %s",
              p->l->host, p->l->port, d->number, d->step + 1, p->n, next);
 }
 

@@ -177,27 +177,27 @@ static char *copy_string(char **to, const char *s) {
   return copy;
 }
 
-cw_rule *cw_fake_rule(cw_harness *h, const cw_rule_spec *spec) {
-  fakes *f = fakes_of(h, "cw_fake_rule");
+cw_rule *cw_fake_rule_at(cw_harness *h, const cw_rule_spec *spec, const char *file, int line) {
+  fakes *f = fakes_of(h, "cw_fake_rule", file, line);
   if (!f)
     return NULL;
   char why[256];
   if (!spec) {
-    cw_harness_fail(h, "cw_fake_rule: spec is NULL");
+    cw_harness_fail_at(h, file, line, "cw_fake_rule: spec is NULL");
     return NULL;
   }
   if (bad_spec(spec, why, sizeof why)) {
-    cw_harness_fail(h, "cw_fake_rule: %s", why);
+    cw_harness_fail_at(h, file, line, "cw_fake_rule: %s", why);
     return NULL;
   }
   if (!f->rules && !(f->rules = calloc(1, sizeof *f->rules))) {
-    cw_harness_fail(h, "cw_fake_rule: out of memory");
+    cw_harness_fail_at(h, file, line, "cw_fake_rule: out of memory");
     return NULL;
   }
   size_t n_op = spec->op ? strlen(spec->op) + 1 : 0, n_match = spec->match ? strlen(spec->match) + 1 : 0;
   cw_rule *r = calloc(1, sizeof *r + n_op + n_match);
   if (!r) {
-    cw_harness_fail(h, "cw_fake_rule: out of memory");
+    cw_harness_fail_at(h, file, line, "cw_fake_rule: out of memory");
     return NULL;
   }
   char *strings = (char *)(r + 1);
@@ -215,11 +215,11 @@ cw_rule *cw_fake_rule(cw_harness *h, const cw_rule_spec *spec) {
   return r;
 }
 
-void cw_rule_remove(cw_rule *r) {
+void cw_rule_remove_at(cw_rule *r, const char *file, int line) {
   if (r)
     r->removed = true;
   else if (harness_current)
-    cw_harness_fail(harness_current, "cw_rule_remove: r is NULL");
+    cw_harness_fail_at(harness_current, file, line, "cw_rule_remove: r is NULL");
 }
 
 uint64_t cw_rule_matches(const cw_rule *r) { return r ? r->matches : 0; }

@@ -470,14 +470,14 @@ static bool parse_replay(const char *s, size_t n_faults, size_t *k, size_t *faul
   return end != index && !*end && *index != '-' && n < n_faults;
 }
 
-/* The run CW_SWEEP names, in process. */
+/* The run CW_SWEEP names, in process; a bad CW_SWEEP is a misuse at file:line. */
 static int replay(const cw_sweep_spec *spec, const char *which, const cw_fault *faults, size_t n_faults,
-                  cw_sweep_result *out) {
+                  cw_sweep_result *out, const char *file, int line) {
   size_t k, fault_index;
   bool cut;
   if (!parse_replay(which, n_faults, &k, &fault_index, &cut)) {
-    fprintf(stderr, "clockwork: cw_fault_sweep: CW_SWEEP=%s: expected k, k:fault index (below %zu) or k:cut\n",
-            which, n_faults);
+    fakes_misuse("cw_fault_sweep", file, line, "CW_SWEEP=%s: expected k, k:fault index (below %zu) or k:cut", which,
+                 n_faults);
     return CW_EMISUSE;
   }
   const cw_fault *fault = cut ? NULL : &faults[fault_index];
@@ -496,17 +496,17 @@ static int replay(const cw_sweep_spec *spec, const char *which, const cw_fault *
   return passed ? 0 : 1;
 }
 
-int cw_fault_sweep(const cw_sweep_spec *spec, cw_sweep_result *out) {
+int cw_fault_sweep_at(const cw_sweep_spec *spec, cw_sweep_result *out, const char *file, int line) {
   char why[256];
   if (bad_spec(spec, why, sizeof why)) {
-    fprintf(stderr, "clockwork: cw_fault_sweep: %s\n", why);
+    fakes_misuse("cw_fault_sweep", file, line, "%s", why);
     return CW_EMISUSE;
   }
   const cw_fault *faults = spec->faults ? spec->faults : &default_fault;
   size_t n_faults = spec->faults ? spec->n_faults : 1;
   const char *which = getenv("CW_SWEEP");
   if (which && *which)
-    return replay(spec, which, faults, n_faults, out);
+    return replay(spec, which, faults, n_faults, out, file, line);
 
   cw_sweep_result result = {0};
   run_report counting;

@@ -204,7 +204,7 @@ void cw_harness_free_at(cw_harness *h, const char *file, int line) {
   }
   if (!(allow & CW_ALLOW_TASKS))
     cw_loop_tasks(h->loop, fail_task, &t);
-  fakes_teardown(h->fakes, file, line);
+  fakes_teardown(h->fakes);
   /* every harness of the process adds its trace to $CW_TRACE */
   static bool trace_written;
   const char *path = getenv("CW_TRACE");

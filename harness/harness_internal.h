@@ -46,7 +46,7 @@ bool clock_run_end(cw_harness *h); /* true if the guard stopped the run */
  * fakes hold (files left open, scripts unplayed), fakes_close closes their
  * handle before cw_loop_free, fakes_destroy frees them after it. */
 fakes *fakes_new(cw_harness *h);
-void fakes_teardown(fakes *f, const char *file, int line);
+void fakes_teardown(fakes *f); /* each report names its own site: an open, a script step */
 void fakes_close(fakes *f);
 void fakes_destroy(fakes *f);
 /* True for the fakes' own handle: not the user's, not reported. */

@@ -11,8 +11,11 @@
  *
  * Everything random (latencies, probabilities, short counts) comes from the
  * loop's seeded generator: the same seed gives the same run. Bad arguments
- * are reported as failures of the test, naming the argument; the call then
- * does nothing and returns an error (a negative libuv code) or NULL. */
+ * are reported as failures of the test at the caller's site, naming the
+ * argument; the call then does nothing and returns an error (a negative
+ * libuv code) or NULL. Like the core's, the functions that can fail are
+ * macros over *_at variants that take that site (CW_HERE); variadic, so
+ * that an argument may be a compound literal: &(cw_rule_spec){...}. */
 #ifndef CLOCKWORK_FAKES_H
 #define CLOCKWORK_FAKES_H
 
@@ -48,23 +51,30 @@ extern "C" {
 /* Creates or replaces the regular file path with the len bytes of data, its
  * parents made as needed, as if written and synced long ago. 0, or a code
  * that is also a failure of the test (UV_EISDIR, UV_ENOTDIR, UV_EINVAL). */
-CW_EXTERN int cw_fake_fs_put(cw_harness *h, const char *path, const void *data, size_t len);
+#define cw_fake_fs_put(...) cw_fake_fs_put_at(__VA_ARGS__, CW_HERE)
+CW_EXTERN int cw_fake_fs_put_at(cw_harness *h, const char *path, const void *data, size_t len, const char *file,
+                                int line);
 /* Creates the directory path and its parents (mkdir -p); 0, or a code that
  * is also a failure of the test (UV_EEXIST for a file, UV_ENOTDIR). */
-CW_EXTERN int cw_fake_fs_mkdir(cw_harness *h, const char *path);
+#define cw_fake_fs_mkdir(...) cw_fake_fs_mkdir_at(__VA_ARGS__, CW_HERE)
+CW_EXTERN int cw_fake_fs_mkdir_at(cw_harness *h, const char *path, const char *file, int line);
 /* The content of the regular file path and its size in *len_out (may be
  * NULL), NUL-terminated; NULL when path is not a regular file. Valid until
  * the file next changes. */
-CW_EXTERN const char *cw_fake_fs_get(cw_harness *h, const char *path, size_t *len_out);
+#define cw_fake_fs_get(...) cw_fake_fs_get_at(__VA_ARGS__, CW_HERE)
+CW_EXTERN const char *cw_fake_fs_get_at(cw_harness *h, const char *path, size_t *len_out, const char *file, int line);
 /* What path is: S_IFREG, S_IFDIR, or 0 when it does not exist. */
-CW_EXTERN unsigned cw_fake_fs_type(cw_harness *h, const char *path);
+#define cw_fake_fs_type(...) cw_fake_fs_type_at(__VA_ARGS__, CW_HERE)
+CW_EXTERN unsigned cw_fake_fs_type_at(cw_harness *h, const char *path, const char *file, int line);
 /* A power cut: every file loses what was written to it since its last
  * fsync (a file never synced becomes empty); names (create, rename, unlink,
  * mkdir) are durable at once. Open descriptors stay open. */
-CW_EXTERN void cw_fake_fs_crash(cw_harness *h);
+#define cw_fake_fs_crash(...) cw_fake_fs_crash_at(__VA_ARGS__, CW_HERE)
+CW_EXTERN void cw_fake_fs_crash_at(cw_harness *h, const char *file, int line);
 /* Descriptors open on the fake file system (teardown reports them unless
  * CW_ALLOW_OPEN_FILES). */
-CW_EXTERN size_t cw_fake_fs_open_count(cw_harness *h);
+#define cw_fake_fs_open_count(...) cw_fake_fs_open_count_at(__VA_ARGS__, CW_HERE)
+CW_EXTERN size_t cw_fake_fs_open_count_at(cw_harness *h, const char *file, int line);
 
 /* ---- the network ---------------------------------------------------------------- */
 
@@ -88,7 +98,8 @@ CW_EXTERN size_t cw_fake_fs_open_count(cw_harness *h);
 
 /* One-way latency of everything between the program and host: connects
  * take it twice (there and back), each byte stream once each way. */
-CW_EXTERN void cw_fake_net_latency(cw_harness *h, const char *host, uint64_t ms);
+#define cw_fake_net_latency(...) cw_fake_net_latency_at(__VA_ARGS__, CW_HERE)
+CW_EXTERN void cw_fake_net_latency_at(cw_harness *h, const char *host, uint64_t ms, const char *file, int line);
 enum {
   CW_NET_INBOUND = 1,  /* to host: connects hang, the data sent waits */
   CW_NET_OUTBOUND = 2, /* from host: its data waits */
@@ -97,12 +108,16 @@ enum {
 /* Cuts the link to host in the directions given (added to those cut);
  * data waits (as TCP retransmits) and arrives a latency after the heal;
  * connects wait, whichever direction is cut, and start over at the heal. */
-CW_EXTERN void cw_fake_net_partition(cw_harness *h, const char *host, int directions);
-CW_EXTERN void cw_fake_net_heal(cw_harness *h, const char *host);
+#define cw_fake_net_partition(...) cw_fake_net_partition_at(__VA_ARGS__, CW_HERE)
+CW_EXTERN void cw_fake_net_partition_at(cw_harness *h, const char *host, int directions, const char *file, int line);
+/* Restores every direction of the link to host (nothing when none is cut). */
+#define cw_fake_net_heal(...) cw_fake_net_heal_at(__VA_ARGS__, CW_HERE)
+CW_EXTERN void cw_fake_net_heal_at(cw_harness *h, const char *host, const char *file, int line);
 /* Resets the connections to host and port (0: any), at once on both ends:
  * pending and later reads, writes and shutdowns fail with UV_ECONNRESET.
  * Returns how many. */
-CW_EXTERN size_t cw_fake_net_reset(cw_harness *h, const char *host, int port);
+#define cw_fake_net_reset(...) cw_fake_net_reset_at(__VA_ARGS__, CW_HERE)
+CW_EXTERN size_t cw_fake_net_reset_at(cw_harness *h, const char *host, int port, const char *file, int line);
 
 /* A scripted peer, in tokio-test's style: a listener at host:port that plays
  * its script on each connection it accepts, from the moment the connect
@@ -110,21 +125,28 @@ CW_EXTERN size_t cw_fake_net_reset(cw_harness *h, const char *host, int port);
  * while a send, shutdown or reset waits its turn stay for the next expect.
  * A write of the program that is not what the script expects next, or
  * bytes after the script's end, fail the test at the write's site with
- * expected and actual side by side, the first difference marked; the
- * script stops there. */
+ * expected and actual side by side, the first difference marked, and the
+ * site of the step (or of the script's end); the script stops there. Each
+ * step keeps the site it was written at. */
 typedef struct cw_fake_peer cw_fake_peer;
-CW_EXTERN cw_fake_peer *cw_fake_net_peer(cw_harness *h, const char *host, int port);
+#define cw_fake_net_peer(...) cw_fake_net_peer_at(__VA_ARGS__, CW_HERE)
+CW_EXTERN cw_fake_peer *cw_fake_net_peer_at(cw_harness *h, const char *host, int port, const char *file, int line);
 /* The next len (> 0) bytes the program must write. */
-CW_EXTERN void cw_fake_peer_expect(cw_fake_peer *p, const void *data, size_t len);
+#define cw_fake_peer_expect(...) cw_fake_peer_expect_at(__VA_ARGS__, CW_HERE)
+CW_EXTERN void cw_fake_peer_expect_at(cw_fake_peer *p, const void *data, size_t len, const char *file, int line);
 /* Sends len bytes after_ms after the previous step is done. */
-CW_EXTERN void cw_fake_peer_send(cw_fake_peer *p, uint64_t after_ms, const void *data, size_t len);
+#define cw_fake_peer_send(...) cw_fake_peer_send_at(__VA_ARGS__, CW_HERE)
+CW_EXTERN void cw_fake_peer_send_at(cw_fake_peer *p, uint64_t after_ms, const void *data, size_t len,
+                                    const char *file, int line);
 /* Ends the peer's sending side (the program reads 0) after_ms after the previous step. */
-CW_EXTERN void cw_fake_peer_shutdown(cw_fake_peer *p, uint64_t after_ms);
+#define cw_fake_peer_shutdown(...) cw_fake_peer_shutdown_at(__VA_ARGS__, CW_HERE)
+CW_EXTERN void cw_fake_peer_shutdown_at(cw_fake_peer *p, uint64_t after_ms, const char *file, int line);
 /* Resets the connection after_ms after the previous step (at once on both ends). */
-CW_EXTERN void cw_fake_peer_reset(cw_fake_peer *p, uint64_t after_ms);
+#define cw_fake_peer_reset(...) cw_fake_peer_reset_at(__VA_ARGS__, CW_HERE)
+CW_EXTERN void cw_fake_peer_reset_at(cw_fake_peer *p, uint64_t after_ms, const char *file, int line);
 /* Connections whose script was played to its end. Teardown reports each
- * connection whose script was left unplayed, with the next step (unless
- * CW_ALLOW_UNPLAYED). */
+ * connection whose script was left unplayed, at the site of its next step
+ * (unless CW_ALLOW_UNPLAYED). */
 CW_EXTERN size_t cw_fake_peer_done(const cw_fake_peer *p);
 
 /* ---- DNS -------------------------------------------------------------------------- */
@@ -133,7 +155,8 @@ CW_EXTERN size_t cw_fake_peer_done(const cw_fake_peer *p);
  * earlier entry); unknown names fail with UV_EAI_NONAME. The table is read
  * when a resolve completes. Latency and failures come from rules on
  * "dns.resolve" (subject: the name). 0 or UV_EINVAL. */
-CW_EXTERN int cw_fake_dns_add(cw_harness *h, const char *name, const char *addr);
+#define cw_fake_dns_add(...) cw_fake_dns_add_at(__VA_ARGS__, CW_HERE)
+CW_EXTERN int cw_fake_dns_add_at(cw_harness *h, const char *name, const char *addr, const char *file, int line);
 
 /* ---- rules: latency and faults ------------------------------------------------------- */
 
@@ -192,9 +215,11 @@ typedef struct cw_rule_spec {
 typedef struct cw_rule cw_rule;
 /* Adds a rule (spec copied); NULL and a failure naming the bad field. The
  * harness frees its rules. */
-CW_EXTERN cw_rule *cw_fake_rule(cw_harness *h, const cw_rule_spec *spec);
+#define cw_fake_rule(...) cw_fake_rule_at(__VA_ARGS__, CW_HERE)
+CW_EXTERN cw_rule *cw_fake_rule_at(cw_harness *h, const cw_rule_spec *spec, const char *file, int line);
 /* Removes r (it applies no more). */
-CW_EXTERN void cw_rule_remove(cw_rule *r);
+#define cw_rule_remove(...) cw_rule_remove_at(__VA_ARGS__, CW_HERE)
+CW_EXTERN void cw_rule_remove_at(cw_rule *r, const char *file, int line);
 /* Operations r matched, and those it applied to (its trigger held). */
 CW_EXTERN uint64_t cw_rule_matches(const cw_rule *r);
 CW_EXTERN uint64_t cw_rule_applied(const cw_rule *r);
@@ -233,9 +258,10 @@ typedef struct cw_sweep_result {
 } cw_sweep_result;
 
 /* Runs the sweep, printing each failing run to stderr; 0 when every run
- * passed, CW_EMISUSE for a bad spec, else the number of failing runs.
- * out may be NULL. */
-CW_EXTERN int cw_fault_sweep(const cw_sweep_spec *spec, cw_sweep_result *out);
+ * passed, CW_EMISUSE for a bad spec or CW_SWEEP (printed with the caller's
+ * site), else the number of failing runs. out may be NULL. */
+#define cw_fault_sweep(...) cw_fault_sweep_at(__VA_ARGS__, CW_HERE)
+CW_EXTERN int cw_fault_sweep_at(const cw_sweep_spec *spec, cw_sweep_result *out, const char *file, int line);
 
 #ifdef __cplusplus
 }

@@ -604,50 +604,51 @@ static void put_mkdir_get_and_type(void **state) {
   run_task(seen_through_a_descriptor, NULL);
   assert_rec("open:3 read:8 replaced close:ok");
   assert_int_equal(unchecked_failures(), 0);
-  /* what cannot be done fails the test and changes nothing */
-  assert_int_equal(cw_fake_fs_mkdir(h, "/s/a/b/c"), UV_EEXIST);
-  expect_failure_with("cw_fake_fs_mkdir: /s/a/b/c: file already exists (UV_EEXIST)", NULL);
-  assert_int_equal(cw_fake_fs_mkdir(h, "/s/a/b/c/d"), UV_ENOTDIR);
-  expect_failure_with("cw_fake_fs_mkdir: /s/a/b/c/d: not a directory (UV_ENOTDIR)", NULL);
-  assert_int_equal(cw_fake_fs_put(h, "/s/a", "x", 1), UV_EISDIR);
-  expect_failure_with("cw_fake_fs_put: /s/a: illegal operation on a directory (UV_EISDIR)", NULL);
-  assert_int_equal(cw_fake_fs_put(h, "/s/a/b/c/d", "x", 1), UV_ENOTDIR);
-  expect_failure_with("cw_fake_fs_put: /s/a/b/c/d: not a directory (UV_ENOTDIR)", NULL);
-  assert_int_equal(cw_fake_fs_put(h, "/s/new/", "x", 1), UV_EISDIR);
-  expect_failure_with("cw_fake_fs_put: /s/new/: illegal operation on a directory (UV_EISDIR)", NULL);
-  assert_int_equal(cw_fake_fs_put(h, "s/rel", "x", 1), UV_EINVAL);
-  expect_failure_with("cw_fake_fs_put: path \"s/rel\" is not absolute", NULL);
-  assert_int_equal(cw_fake_fs_put(h, NULL, "x", 1), UV_EINVAL);
-  expect_failure_with("cw_fake_fs_put: path is NULL", NULL);
-  assert_int_equal(cw_fake_fs_put(h, "/s/n", NULL, 3), UV_EINVAL);
-  expect_failure_with("cw_fake_fs_put: data is NULL and len is 3", NULL);
-  assert_int_equal(cw_fake_fs_mkdir(h, ""), UV_EINVAL);
-  expect_failure_with("cw_fake_fs_mkdir: path \"\" is not absolute", NULL);
-  assert_null(cw_fake_fs_get(h, "rel", NULL));
-  expect_failure_with("cw_fake_fs_get: path \"rel\" is not absolute", NULL);
-  assert_int_equal(cw_fake_fs_type(h, NULL), 0);
-  expect_failure_with("cw_fake_fs_type: path is NULL", NULL);
+  /* what cannot be done fails the test at the call and changes nothing */
+  int at;
+  at = LINE_OF(assert_int_equal(cw_fake_fs_mkdir(h, "/s/a/b/c"), UV_EEXIST));
+  expect_failure(__FILE__, at, "cw_fake_fs_mkdir: /s/a/b/c: file already exists (UV_EEXIST)");
+  at = LINE_OF(assert_int_equal(cw_fake_fs_mkdir(h, "/s/a/b/c/d"), UV_ENOTDIR));
+  expect_failure(__FILE__, at, "cw_fake_fs_mkdir: /s/a/b/c/d: not a directory (UV_ENOTDIR)");
+  at = LINE_OF(assert_int_equal(cw_fake_fs_put(h, "/s/a", "x", 1), UV_EISDIR));
+  expect_failure(__FILE__, at, "cw_fake_fs_put: /s/a: illegal operation on a directory (UV_EISDIR)");
+  at = LINE_OF(assert_int_equal(cw_fake_fs_put(h, "/s/a/b/c/d", "x", 1), UV_ENOTDIR));
+  expect_failure(__FILE__, at, "cw_fake_fs_put: /s/a/b/c/d: not a directory (UV_ENOTDIR)");
+  at = LINE_OF(assert_int_equal(cw_fake_fs_put(h, "/s/new/", "x", 1), UV_EISDIR));
+  expect_failure(__FILE__, at, "cw_fake_fs_put: /s/new/: illegal operation on a directory (UV_EISDIR)");
+  at = LINE_OF(assert_int_equal(cw_fake_fs_put(h, "s/rel", "x", 1), UV_EINVAL));
+  expect_failure(__FILE__, at, "cw_fake_fs_put: path \"s/rel\" is not absolute");
+  at = LINE_OF(assert_int_equal(cw_fake_fs_put(h, NULL, "x", 1), UV_EINVAL));
+  expect_failure(__FILE__, at, "cw_fake_fs_put: path is NULL");
+  at = LINE_OF(assert_int_equal(cw_fake_fs_put(h, "/s/n", NULL, 3), UV_EINVAL));
+  expect_failure(__FILE__, at, "cw_fake_fs_put: data is NULL and len is 3");
+  at = LINE_OF(assert_int_equal(cw_fake_fs_mkdir(h, ""), UV_EINVAL));
+  expect_failure(__FILE__, at, "cw_fake_fs_mkdir: path \"\" is not absolute");
+  at = LINE_OF(assert_null(cw_fake_fs_get(h, "rel", NULL)));
+  expect_failure(__FILE__, at, "cw_fake_fs_get: path \"rel\" is not absolute");
+  at = LINE_OF(assert_int_equal(cw_fake_fs_type(h, NULL), 0));
+  expect_failure(__FILE__, at, "cw_fake_fs_type: path is NULL");
   assert_string_equal(kind("/s/n"), "none");
   assert_string_equal(kind("/s/new"), "none");
   assert_string_equal(cw_fake_fs_get(h, "/s/a/b/c", NULL), "replaced");
 }
 
-/* Without fakes each function fails the test and does nothing. */
+/* The next failure is function's, called at line on a harness without fakes. */
+static void expect_no_fakes(int line, const char *function) {
+  char body[128];
+  snprintf(body, sizeof body, "%s: this harness has no fakes (opts.real_io is set)", function);
+  expect_failure(__FILE__, line, body);
+}
+
+/* Without fakes each function fails the test at the call and does nothing. */
 static void a_harness_with_real_io_has_no_fake_files(void **state) {
   (void)state;
-  const char *no_fakes = "this harness has no fakes (opts.real_io is set)";
-  assert_int_equal(cw_fake_fs_put(h, "/x", "x", 1), UV_EINVAL);
-  expect_failure_with(no_fakes, NULL);
-  assert_int_equal(cw_fake_fs_mkdir(h, "/x"), UV_EINVAL);
-  expect_failure_with(no_fakes, NULL);
-  assert_null(cw_fake_fs_get(h, "/x", NULL));
-  expect_failure_with(no_fakes, NULL);
-  assert_int_equal(cw_fake_fs_type(h, "/"), 0);
-  expect_failure_with(no_fakes, NULL);
-  cw_fake_fs_crash(h);
-  expect_failure_with(no_fakes, NULL);
-  assert_int_equal(cw_fake_fs_open_count(h), 0);
-  expect_failure_with(no_fakes, NULL);
+  expect_no_fakes(LINE_OF(assert_int_equal(cw_fake_fs_put(h, "/x", "x", 1), UV_EINVAL)), "cw_fake_fs_put");
+  expect_no_fakes(LINE_OF(assert_int_equal(cw_fake_fs_mkdir(h, "/x"), UV_EINVAL)), "cw_fake_fs_mkdir");
+  expect_no_fakes(LINE_OF(assert_null(cw_fake_fs_get(h, "/x", NULL))), "cw_fake_fs_get");
+  expect_no_fakes(LINE_OF(assert_int_equal(cw_fake_fs_type(h, "/"), 0)), "cw_fake_fs_type");
+  expect_no_fakes(LINE_OF(cw_fake_fs_crash(h)), "cw_fake_fs_crash");
+  expect_no_fakes(LINE_OF(assert_int_equal(cw_fake_fs_open_count(h), 0)), "cw_fake_fs_open_count");
 }
 
 /* ---- large directories -------------------------------------------------------------------------- */

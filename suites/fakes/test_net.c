@@ -42,12 +42,10 @@ static void spawn_all(void *tasks) {
 /* Runs the tasks (started in this order) until nothing is left. */
 #define run(...) assert_int_equal(cw_harness_run(h, spawn_all, (cw_task_fn[]){__VA_ARGS__, NULL}), 0)
 
-/* Frees the harness here, so that its teardown's failures name this line. */
-static int free_harness(void) {
-  int line = __LINE__;
-  cw_harness_free_at(h, __FILE__, line);
+/* Frees the harness within the test, to check its teardown's failures. */
+static void free_harness(void) {
+  cw_harness_free(h);
   h = NULL;
-  return line;
 }
 
 /* ---- connect, listen, accept ----------------------------------------------------- */
@@ -409,21 +407,24 @@ static cw_result wrong_write(void *arg) {
   return cw_ok(NULL);
 }
 
-/* The write fails the test at its site, with the step's bytes and what
- * came, escaped, the first difference marked; the script stops there. */
+/* The write fails the test at its site, with the step's bytes and site and
+ * what came, escaped, the first difference marked; the script stops there. */
 static void unexpected_write_fails_with_a_diff(void **state) {
   (void)state;
   cw_fake_peer *cache = cw_fake_net_peer(h, "cache", 6379);
   cw_fake_peer_expect(cache, "PING\r\n", 6);
-  cw_fake_peer_expect(cache, "PING\r\nQUIT\r\n", 12);
+  int expect_at = LINE_OF(cw_fake_peer_expect(cache, "PING\r\nQUIT\r\n", 12));
   run(wrong_write);
   assert_rec("connect:ok@0 write:12@0 close:ok@0");
-  expect_failure(__FILE__, wrong_write_line,
-                 "scripted peer cache:6379, connection 1: unexpected write: byte 1 of step 2 of 2 (expect 12 "
-                 "bytes) differs\n"
-                 "  expected: \"PING\\r\\nQUIT\\r\\n\"\n"
-                 "  actual:   \"PONG\\r\\n\"\n"
-                 "              ^");
+  char body[512];
+  snprintf(body, sizeof body,
+           "scripted peer cache:6379, connection 1: unexpected write: byte 1 of step 2 of 2 (expect of 12 bytes at "
+           "%s:%d) differs\n"
+           "  expected: \"PING\\r\\nQUIT\\r\\n\"\n"
+           "  actual:   \"PONG\\r\\n\"\n"
+           "              ^",
+           __FILE__, expect_at);
+  expect_failure(__FILE__, wrong_write_line, body);
   assert_int_equal(cw_fake_peer_done(cache), 0);
 }
 
@@ -441,13 +442,32 @@ static cw_result chatty(void *arg) {
 static void write_after_the_script_ends_fails(void **state) {
   (void)state;
   cw_fake_peer *cache = cw_fake_net_peer(h, "cache", 6379);
-  cw_fake_peer_expect(cache, "PING\r\n", 6);
+  int end_at = LINE_OF(cw_fake_peer_expect(cache, "PING\r\n", 6));
   run(chatty);
-  expect_failure(__FILE__, wrong_write_line,
-                 "scripted peer cache:6379, connection 1: unexpected write of 1 bytes after the script's 1 steps\n"
-                 "  expected: nothing\n"
-                 "  actual:   \"\\x01\"");
+  char body[512];
+  snprintf(body, sizeof body,
+           "scripted peer cache:6379, connection 1: unexpected write of 1 bytes after the script's 1 steps (ending "
+           "at %s:%d)\n"
+           "  expected: nothing\n"
+           "  actual:   \"\\x01\"",
+           __FILE__, end_at);
+  expect_failure(__FILE__, wrong_write_line, body);
   assert_int_equal(cw_fake_peer_done(cache), 1);
+}
+
+/* With no step, the script ends where the peer was made. */
+static void a_peer_without_a_script_takes_no_write(void **state) {
+  (void)state;
+  int end_at = LINE_OF(cw_fake_net_peer(h, "cache", 6379));
+  run(chatty);
+  char body[512];
+  snprintf(body, sizeof body,
+           "scripted peer cache:6379, connection 1: unexpected write of 7 bytes after the script's 0 steps (ending "
+           "at %s:%d)\n"
+           "  expected: nothing\n"
+           "  actual:   \"PING\\r\\n\\x01\"",
+           __FILE__, end_at);
+  expect_failure(__FILE__, wrong_write_line, body);
 }
 
 static cw_result hang_up(void *arg) {
@@ -459,20 +479,22 @@ static cw_result hang_up(void *arg) {
   return cw_ok(NULL);
 }
 
-static void unplayed_peer(void) {
+/* Plays a script of which the program writes 3 bytes; the line of its expect. */
+static int unplayed_peer(void) {
   cw_fake_peer *api = cw_fake_net_peer(h, "api", 80);
-  cw_fake_peer_expect(api, request, sizeof request - 1);
+  int expect_at = LINE_OF(cw_fake_peer_expect(api, request, sizeof request - 1));
   cw_fake_peer_send(api, 5, "HTTP/1.1 204\r\n\r\n", 16);
   run(hang_up);
   assert_rec("connect:ok@0 write:3@0 close:ok@0");
+  return expect_at;
 }
 
-/* Teardown names the peer, the connection and the step left. */
+/* Teardown names the peer, the connection and the step left, at the step's site. */
 static void teardown_reports_an_unplayed_script(void **state) {
   (void)state;
-  unplayed_peer();
-  int line = free_harness();
-  expect_failure(__FILE__, line,
+  int expect_at = unplayed_peer();
+  free_harness();
+  expect_failure(__FILE__, expect_at,
                  "scripted peer api:80, connection 1: script unplayed from step 1 of 2: expect "
                  "\"GET /health HTTP/1.1\\r\\nHost: api\\r\\n\\r\\n\" (3 of 35 bytes came)");
 }
@@ -651,23 +673,25 @@ static void streams_stay_in_order_when_shuffled(void **state) {
 
 static void bad_arguments_fail_naming_them(void **state) {
   (void)state;
-  cw_fake_net_partition(h, "db", 4);
-  cw_fake_net_latency(h, NULL, 1);
-  assert_null(cw_fake_net_peer(h, "db", 0));
-  assert_non_null(cw_fake_net_peer(h, "db", 1));
-  assert_null(cw_fake_net_peer(h, "db", 1));
-  cw_fake_peer_expect(cw_fake_net_peer(h, "db", 2), "", 0);
-  assert_int_equal(captured.len, 5);
-  static const char *const bodies[] = {
-    "cw_fake_net_partition: directions 4 is not CW_NET_INBOUND, CW_NET_OUTBOUND or CW_NET_BOTH",
-    "cw_fake_net_latency: host is NULL",
-    "cw_fake_net_peer: port 0 is out of range (1 to 65535)",
-    "cw_fake_net_peer: db:1 has a listener already",
-    "cw_fake_peer_expect: len is 0: expect at least one byte",
-  };
-  for (size_t i = 0; i < 5; i++)
-    assert_non_null(strstr(captured.text[i], bodies[i]));
-  captured.taken = captured.len;
+  int at = LINE_OF(cw_fake_net_partition(h, "db", 4));
+  expect_failure(__FILE__, at,
+                 "cw_fake_net_partition: directions 4 is not CW_NET_INBOUND, CW_NET_OUTBOUND or CW_NET_BOTH");
+  at = LINE_OF(cw_fake_net_latency(h, NULL, 1));
+  expect_failure(__FILE__, at, "cw_fake_net_latency: host is NULL");
+  at = LINE_OF(cw_fake_net_heal(h, NULL));
+  expect_failure(__FILE__, at, "cw_fake_net_heal: host is NULL");
+  at = LINE_OF(assert_int_equal(cw_fake_net_reset(h, NULL, 0), 0));
+  expect_failure(__FILE__, at, "cw_fake_net_reset: host is NULL");
+  at = LINE_OF(assert_null(cw_fake_net_peer(h, "db", 0)));
+  expect_failure(__FILE__, at, "cw_fake_net_peer: port 0 is out of range (1 to 65535)");
+  cw_fake_peer *db = cw_fake_net_peer(h, "db", 1);
+  assert_non_null(db);
+  at = LINE_OF(assert_null(cw_fake_net_peer(h, "db", 1)));
+  expect_failure(__FILE__, at, "cw_fake_net_peer: db:1 has a listener already");
+  at = LINE_OF(cw_fake_peer_expect(db, "", 0));
+  expect_failure(__FILE__, at, "cw_fake_peer_expect: len is 0: expect at least one byte");
+  at = LINE_OF(cw_fake_peer_send(db, 0, NULL, 1));
+  expect_failure(__FILE__, at, "cw_fake_peer_send: data is NULL");
 }
 
 /* ---- loop free --------------------------------------------------------------------------- */
@@ -711,6 +735,7 @@ int main(void) {
     harness_test(scripted_peer_plays_an_http_exchange),
     harness_test(unexpected_write_fails_with_a_diff),
     harness_test(write_after_the_script_ends_fails),
+    harness_test(a_peer_without_a_script_takes_no_write),
     harness_test(teardown_reports_an_unplayed_script),
     harness_test_with(unplayed_scripts_may_be_allowed, &allow_unplayed),
     harness_test(scripted_peer_resets_the_connection),

@@ -523,30 +523,20 @@ static void the_spec_is_copied(void **state) {
 
 /* ---- invalid specs ------------------------------------------------------------------------------ */
 
-/* The next failure captured is body, reported by the rules (rules.c) with the seed. */
-static void expect_rule_failure(const char *body) {
-  if (captured.taken == captured.len)
-    fail_msg("expected the failure\n%s\nthere was none", body);
-  const char *message = captured.text[captured.taken++], *site = strstr(message, "fakes/rules.c:");
-  assert_non_null(site);
-  site += strlen("fakes/rules.c:");
-  site += strspn(site, "0123456789");
-  char expected[1024];
-  snprintf(expected, sizeof expected, ": %s\n  (seed 1: CW_SEED=1 replays this run)", body);
-  assert_string_equal(site, expected);
-}
-
+/* cw_fake_rule refuses spec with a failure at its call, body the message. */
 static void invalid(cw_rule_spec spec, const char *body) {
-  assert_null(cw_fake_rule(h, &spec));
-  expect_rule_failure(body);
+  cw_rule *r;
+  int at = LINE_OF(r = cw_fake_rule(h, &spec));
+  assert_null(r);
+  expect_failure(__FILE__, at, body);
   assert_int_equal(unchecked_failures(), 0);
   capture_reset();
 }
 
 static void invalid_specs_fail_naming_the_field(void **state) {
   (void)state;
-  assert_null(cw_fake_rule(h, NULL));
-  expect_rule_failure("cw_fake_rule: spec is NULL");
+  int at = LINE_OF(assert_null(cw_fake_rule(h, NULL)));
+  expect_failure(__FILE__, at, "cw_fake_rule: spec is NULL");
   invalid((cw_rule_spec){.op = "fs.raed"},
           "cw_fake_rule: op \"fs.raed\" matches no operation (names are \"fs.read\", \"net.connect\", ...)");
   invalid((cw_rule_spec){.latency = {7, 1, 0}}, "cw_fake_rule: latency.kind is 7: not a cw_latency_kind");
@@ -580,8 +570,8 @@ static void invalid_specs_fail_naming_the_field(void **state) {
 
 static void a_null_rule_is_reported(void **state) {
   (void)state;
-  cw_rule_remove(NULL);
-  expect_rule_failure("cw_rule_remove: r is NULL");
+  int at = LINE_OF(cw_rule_remove(NULL));
+  expect_failure(__FILE__, at, "cw_rule_remove: r is NULL");
   assert_int_equal(cw_rule_matches(NULL), 0);
   assert_int_equal(cw_rule_applied(NULL), 0);
 }
