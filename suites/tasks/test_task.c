@@ -354,15 +354,6 @@ static void ten_thousand_suspended_tasks(void **state) {
 
 /* ---- misuse ---------------------------------------------------------------- */
 
-/* The next misuse report is function's, with message, from this file at line. */
-static void assert_misuse(const char *function, const char *message, int line) {
-  misuse_report m = misuse_take();
-  assert_string_equal(m.function, function);
-  assert_string_equal(m.message, message);
-  assert_string_equal(m.file, __FILE__);
-  assert_int_equal(m.line, line);
-}
-
 static int outside_at;
 
 static void main_await_outside(void *arg) {

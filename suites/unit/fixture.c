@@ -34,6 +34,14 @@ misuse_report misuse_take(void) {
   return reports[reports_taken++];
 }
 
+void assert_misuse_at(const char *function, const char *message, const char *file, int line) {
+  misuse_report m = misuse_take();
+  assert_string_equal(m.function, function);
+  assert_string_equal(m.message, message);
+  assert_string_equal(m.file, file);
+  assert_int_equal(m.line, line);
+}
+
 int loop_setup(void **state) {
   (void)state;
   rec_reset();

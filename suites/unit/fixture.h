@@ -22,6 +22,10 @@ typedef struct misuse_report {
 void misuse_capture(void *unused, const cw_misuse *m); /* the cw_misuse_fn installed by loop_setup */
 /* The oldest report not taken yet; fails the test when there is none. */
 misuse_report misuse_take(void);
+/* Takes the next report and checks it is function's, with message, from
+ * the calling file at line. */
+void assert_misuse_at(const char *function, const char *message, const char *file, int line);
+#define assert_misuse(function, message, line) assert_misuse_at(function, message, __FILE__, line)
 
 /* The line a call is on, for checking reported sites: int at = LINE_OF(cw_x(...)); */
 #define LINE_OF(call) ((void)(call), __LINE__)

@@ -17,15 +17,6 @@
 
 static int one = 1, two = 2;
 
-/* The next misuse report is function's, with message, from this file at line. */
-static void assert_misuse(const char *function, const char *message, int line) {
-  misuse_report m = misuse_take();
-  assert_string_equal(m.function, function);
-  assert_string_equal(m.message, message);
-  assert_string_equal(m.file, __FILE__);
-  assert_int_equal(m.line, line);
-}
-
 /* "the promise created at <this file>:<line> <rest>" */
 static const char *about_promise(int line, const char *rest) {
   static char message[512];
