@@ -6,6 +6,7 @@
 #include "lint.h"
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* A growable array of strings, each owned by it. */
 typedef struct name_list {
@@ -136,10 +137,25 @@ int cursors_get(const cursor_map *m, CXCursor c);
 void cursors_set(cursor_map *m, CXCursor c, int value);
 void cursors_free(cursor_map *m);
 
+/* The children of the cursors the rules have looked at, gathered from
+ * libclang once (tree.c). */
+typedef struct cursor_tree {
+  struct tree_node *nodes;
+  size_t nnodes, nodes_cap;
+  uint32_t *kids; /* each node's children, by node index */
+  size_t nkids, kids_cap;
+  uint32_t *slots; /* node index + 1 by cursor, 0 when free; at most half full */
+  size_t nslots;   /* 0 or a power of two */
+  struct call_facts *calls;
+  size_t ncalls, calls_cap;
+} cursor_tree;
+void tree_free(cursor_tree *t);
+
 struct lint_unit {
   const lint_options *opt;
   CXTranslationUnit tu;
-  CXFile file;      /* the file linted */
+  const char *path; /* the file linted, as the output names it */
+  CXFile file;
   const char *text; /* its contents, owned by tu */
   size_t len;
   file_result *result;
@@ -148,6 +164,7 @@ struct lint_unit {
                           of those the core or libuv call back on the loop (ROLE_CALLBACK) */
   cursor_map awaiting; /* the definitions of the file that contain an await */
   cursor_map suspends; /* useless-async's answers so far */
+  cursor_tree tree;
 };
 
 /* The roles of a function, bits of its value in lint_unit.roles. */

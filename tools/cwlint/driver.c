@@ -227,21 +227,16 @@ char *unit_spelled_name(lint_unit *u, CXCursor call) {
   CXCursor callee;
   CXFile file = NULL;
   unsigned off = 0;
-  if (lint_children(call, &callee, 1) >= 1)
-    clang_getFileLocation(clang_getCursorLocation(lint_strip(callee)), &file, NULL, NULL, &off);
+  if (lint_children(u, call, &callee, 1) >= 1)
+    clang_getFileLocation(clang_getCursorLocation(lint_strip(u, callee)), &file, NULL, NULL, &off);
   if (file && clang_File_isEqual(file, u->file) && off < u->len && is_ident(u->text[off])) {
     size_t end = off;
     while (end < u->len && is_ident(u->text[end]))
       end++;
     return xstrndup(u->text + off, end - off);
   }
-  CXCursor d = lint_callee(call);
-  if (clang_Cursor_isNull(d))
-    return NULL;
-  CXString cs = clang_getCursorSpelling(d);
-  char *name = xstrndup(clang_getCString(cs), strlen(clang_getCString(cs)));
-  clang_disposeString(cs);
-  return name;
+  const char *name = lint_callee_name(u, call);
+  return name ? xstrndup(name, strlen(name)) : NULL;
 }
 
 /* Which argument of a core or libuv function is a function run on the loop
@@ -257,10 +252,10 @@ static int argument_role(const char *callee, unsigned i) {
 }
 
 /* The function e names (fn or &fn, cast or not), or a null cursor. */
-static CXCursor function_named(CXCursor e) {
-  e = lint_strip(e);
-  if (e.kind == CXCursor_UnaryOperator && lint_children(e, &e, 1) == 1)
-    e = lint_strip(e);
+static CXCursor function_named(lint_unit *u, CXCursor e) {
+  e = lint_strip(u, e);
+  if (e.kind == CXCursor_UnaryOperator && lint_children(u, e, &e, 1) == 1)
+    e = lint_strip(u, e);
   CXCursor fn = e.kind == CXCursor_DeclRefExpr ? clang_getCursorReferenced(e) : clang_getNullCursor();
   return fn.kind == CXCursor_FunctionDecl ? fn : clang_getNullCursor();
 }
@@ -268,7 +263,7 @@ static CXCursor function_named(CXCursor e) {
 static void note_function_arguments(lint_unit *u, CXCursor call, const char *callee) {
   int n = clang_Cursor_getNumArguments(call);
   for (int i = 0; i < n; i++) {
-    CXCursor fn = function_named(clang_Cursor_getArgument(call, (unsigned)i));
+    CXCursor fn = function_named(u, clang_Cursor_getArgument(call, (unsigned)i));
     int role = clang_Cursor_isNull(fn) ? 0 : argument_role(callee, (unsigned)i);
     if (role) {
       fn = clang_getCanonicalCursor(fn);
@@ -287,16 +282,13 @@ typedef struct definition_walk {
 static enum CXChildVisitResult note_call(CXCursor c, CXCursor parent, CXClientData data) {
   (void)parent;
   definition_walk *w = data;
-  CXCursor d = c.kind == CXCursor_CallExpr ? lint_callee(c) : clang_getNullCursor();
-  if (clang_Cursor_isNull(d))
+  const char *callee = c.kind == CXCursor_CallExpr ? lint_callee_name(w->u, c) : NULL;
+  if (!callee)
     return CXChildVisit_Recurse;
   if (lint_is_await(w->u, c))
     cursors_set(&w->u->awaiting, w->function, 1);
-  CXString cs = clang_getCursorSpelling(d);
-  const char *callee = clang_getCString(cs);
   if (strncmp(callee, "cw_", 3) == 0 || strncmp(callee, "uv_", 3) == 0)
     note_function_arguments(w->u, c, callee);
-  clang_disposeString(cs);
   return CXChildVisit_Recurse;
 }
 
@@ -325,7 +317,7 @@ static enum CXChildVisitResult find_definition(CXCursor c, CXCursor parent, CXCl
   }
   defs->v[defs->n++] = c;
   definition_walk w = {defs->u, c};
-  clang_visitChildren(c, note_call, &w);
+  lint_visit(defs->u, c, note_call, &w);
   return CXChildVisit_Continue;
 }
 
@@ -357,15 +349,31 @@ static void sort_findings(file_result *r) {
   r->n = out;
 }
 
+static void add_error(file_result *r, char *line);
+
+static void report_too_deep(lint_unit *u, CXCursor fn) {
+  unsigned line;
+  clang_getFileLocation(clang_getCursorLocation(fn), NULL, &line, NULL, NULL);
+  CXString cs = clang_getCursorSpelling(fn);
+  add_error(u->result, xasprintf("cwlint: %s:%u: '%s' nests more than %d levels deep: not linted", u->path, line,
+                                 clang_getCString(cs), LINT_MAX_DEPTH));
+  clang_disposeString(cs);
+}
+
 static void lint_unit_run(lint_unit *u) {
   definitions defs = {u, NULL, 0, 0};
   /* First every function the core runs, so that a task spawned below its
    * definition is known when the rules reach it. */
   clang_visitChildren(clang_getTranslationUnitCursor(u->tu), find_definition, &defs);
-  for (size_t i = 0; i < defs.n; i++)
+  for (size_t i = 0; i < defs.n; i++) {
+    if (lint_height(u, defs.v[i]) > LINT_MAX_DEPTH) {
+      report_too_deep(u, defs.v[i]);
+      continue;
+    }
     for (size_t r = 0; r < lint_rule_count; r++)
       if (lint_rules[r].run && u->opt->enabled[r])
         lint_rules[r].run(u, defs.v[i]);
+  }
   free(defs.v);
 }
 
@@ -418,7 +426,7 @@ static void lint_file(CXIndex index, const lint_options *opt, const lint_job *jo
     clang_disposeTranslationUnit(tu);
     return;
   }
-  lint_unit u = {.opt = opt, .tu = tu, .result = r};
+  lint_unit u = {.opt = opt, .tu = tu, .path = job->path, .result = r};
   u.file = clang_getFile(tu, job->source);
   u.text = u.file ? clang_getFileContents(tu, u.file, &u.len) : NULL;
   if (!u.text) {
@@ -437,6 +445,7 @@ static void lint_file(CXIndex index, const lint_options *opt, const lint_job *jo
   cursors_free(&u.roles);
   cursors_free(&u.awaiting);
   cursors_free(&u.suspends);
+  tree_free(&u.tree);
   clang_disposeTranslationUnit(tu);
 }
 
@@ -495,6 +504,10 @@ static int cpus_available(void) {
   return n > 0 ? (int)n : 1;
 }
 
+/* Workers parse and lint on stacks this deep: clang's parser and the rules
+ * recurse once per level of nesting, and generated code nests deeply. */
+#define WORKER_STACK_SIZE ((size_t)64 << 20)
+
 void lint_run(const lint_options *opt, const lint_job *jobs, size_t n, file_result *results, int threads) {
   size_t *order = schedule(jobs, n);
   work w = {opt, jobs, results, order, n, 0};
@@ -503,12 +516,22 @@ void lint_run(const lint_options *opt, const lint_job *jobs, size_t n, file_resu
     threads = cpus;
   if (threads > (int)n)
     threads = (int)n;
-  pthread_t *ids = xrealloc(NULL, (size_t)(threads > 1 ? threads : 1) * sizeof *ids);
+  if (threads < 1)
+    threads = 1;
+  /* Left to itself, libclang parses each file on a thread of its own,
+   * whose stack is mapped and faulted in anew every time. */
+  setenv("LIBCLANG_NOTHREADS", "1", 1);
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setstacksize(&attr, WORKER_STACK_SIZE);
+  pthread_t *ids = xrealloc(NULL, (size_t)threads * sizeof *ids);
   int started = 0;
-  for (; started < threads - 1; started++)
-    if (pthread_create(&ids[started], NULL, worker, &w) != 0)
+  for (; started < threads; started++)
+    if (pthread_create(&ids[started], &attr, worker, &w) != 0)
       break;
-  worker(&w); /* the calling thread is one of them */
+  pthread_attr_destroy(&attr);
+  if (started == 0)
+    worker(&w); /* no thread to be had: the calling thread's stack will do */
   for (int i = 0; i < started; i++)
     pthread_join(ids[i], NULL);
   free(ids);

@@ -60,10 +60,10 @@ static bool token_is(CXTranslationUnit tu, CXToken token, const char *spelling) 
 }
 
 /* e, a unary operator, is the prefix operator op ("&", "*"). */
-static bool prefix_operator_is(CXCursor e, const char *op) {
+static bool prefix_operator_is(lint_unit *u, CXCursor e, const char *op) {
   CXCursor operand;
   unsigned n;
-  if (lint_children(e, &operand, 1) != 1)
+  if (lint_children(u, e, &operand, 1) != 1)
     return false;
   CXToken *tokens = tokens_between(e, operand, &n);
   CXTranslationUnit tu = clang_Cursor_getTranslationUnit(e);
@@ -91,9 +91,9 @@ CXCursor flow_await_promise(CXCursor await) {
   return clang_Cursor_getArgument(await, 0);
 }
 
-bool flow_awaits_sleep(CXCursor await) {
-  CXCursor promise = lint_strip(flow_await_promise(await));
-  return clang_getCursorKind(promise) == CXCursor_CallExpr && lint_call_is(promise, "cw_sleep");
+bool flow_awaits_sleep(lint_unit *u, CXCursor await) {
+  CXCursor promise = lint_strip(u, flow_await_promise(await));
+  return clang_getCursorKind(promise) == CXCursor_CallExpr && lint_call_is(u, promise, "cw_sleep");
 }
 
 typedef struct await_search {
@@ -111,7 +111,7 @@ static enum CXChildVisitResult search_await(CXCursor c, CXCursor parent, CXClien
 bool flow_has_await(lint_unit *u, CXCursor c) {
   await_search s = {u, is_await(u, c)};
   if (!s.found)
-    clang_visitChildren(c, search_await, &s);
+    lint_visit(u, c, search_await, &s);
   return s.found;
 }
 
@@ -154,7 +154,7 @@ static bool base_path(lint_unit *u, CXCursor base, flow_path *p, bool *global, f
  * variable) is added to it. */
 static bool lvalue_path(lint_unit *u, CXCursor e, flow_path *p, bool *global, flow_taint *reads) {
   CXCursor kid[2];
-  e = lint_strip(e);
+  e = lint_strip(u, e);
   switch (clang_getCursorKind(e)) {
   case CXCursor_DeclRefExpr: {
     CXCursor var = clang_getCursorReferenced(e);
@@ -167,18 +167,18 @@ static bool lvalue_path(lint_unit *u, CXCursor e, flow_path *p, bool *global, fl
     return true;
   }
   case CXCursor_MemberRefExpr:
-    if (lint_children(e, kid, 1) != 1 || !base_path(u, kid[0], p, global, reads))
+    if (lint_children(u, e, kid, 1) != 1 || !base_path(u, kid[0], p, global, reads))
       return false;
     append_field(p, e);
     return true;
   case CXCursor_ArraySubscriptExpr:
-    if (lint_children(e, kid, 2) != 2)
+    if (lint_children(u, e, kid, 2) != 2)
       return false;
     if (reads)
       flow_reads(u, kid[1], reads);
     return base_path(u, kid[0], p, global, reads);
   case CXCursor_UnaryOperator:
-    if (!prefix_operator_is(e, "*") || lint_children(e, kid, 1) != 1)
+    if (!prefix_operator_is(u, e, "*") || lint_children(u, e, kid, 1) != 1)
       return false;
     return base_path(u, kid[0], p, global, reads);
   default:
@@ -240,7 +240,7 @@ static enum CXChildVisitResult read_child(CXCursor c, CXCursor parent, CXClientD
 /* Adds what the children of c read to reads. */
 static void child_reads(lint_unit *u, CXCursor c, flow_taint *reads) {
   region_walk w = {.u = u, .reads = reads};
-  clang_visitChildren(c, read_child, &w);
+  lint_visit(u, c, read_child, &w);
 }
 
 void flow_reads(lint_unit *u, CXCursor e, flow_taint *reads) {
@@ -249,7 +249,7 @@ void flow_reads(lint_unit *u, CXCursor e, flow_taint *reads) {
   bool global;
   if (clang_Cursor_isNull(e) || clang_getCursorType(e).kind == CXType_Void)
     return; /* no value: (void)cw_await(p) */
-  e = lint_strip(e);
+  e = lint_strip(u, e);
   switch (clang_getCursorKind(e)) {
   case CXCursor_CallExpr:
     if (is_await(u, e))
@@ -259,13 +259,13 @@ void flow_reads(lint_unit *u, CXCursor e, flow_taint *reads) {
     return; /* sizeof, _Alignof: the type, not the value */
   case CXCursor_BinaryOperator:
     /* an assignment's value is its right side; a comma drops its left */
-    if (lint_children(e, kid, 2) == 2 && (binary_operator_is(u, e, "=") || binary_operator_is(u, e, ","))) {
+    if (lint_children(u, e, kid, 2) == 2 && (binary_operator_is(u, e, "=") || binary_operator_is(u, e, ","))) {
       flow_reads(u, kid[1], reads);
       return;
     }
     break;
   case CXCursor_UnaryOperator: /* a pointee is read like a variable */
-    if (!prefix_operator_is(e, "*"))
+    if (!prefix_operator_is(u, e, "*"))
       break;
     /* fall through */
   case CXCursor_DeclRefExpr:
@@ -309,9 +309,9 @@ static void add_write(lint_unit *u, flow_region *r, CXCursor dst, CXCursor src, 
 static void add_out_params(lint_unit *u, flow_region *r, CXCursor call) {
   int n = clang_Cursor_getNumArguments(call);
   for (int i = 0; i < n; i++) {
-    CXCursor arg = lint_strip(clang_Cursor_getArgument(call, i)), operand;
-    if (clang_getCursorKind(arg) == CXCursor_UnaryOperator && prefix_operator_is(arg, "&") &&
-        lint_children(arg, &operand, 1) == 1)
+    CXCursor arg = lint_strip(u, clang_Cursor_getArgument(call, i)), operand;
+    if (clang_getCursorKind(arg) == CXCursor_UnaryOperator && prefix_operator_is(u, arg, "&") &&
+        lint_children(u, arg, &operand, 1) == 1)
       add_write(u, r, operand, call, true);
     else if (clang_getCursorKind(arg) == CXCursor_DeclRefExpr && is_array(arg))
       add_write(u, r, arg, call, true);
@@ -331,14 +331,14 @@ static enum CXChildVisitResult region_child(CXCursor c, CXCursor parent, CXClien
 static void region_node(lint_unit *u, flow_region *r, CXCursor c) {
   region_walk w = {.u = u, .r = r};
   CXCursor kid[2];
-  clang_visitChildren(c, region_child, &w);
+  lint_visit(u, c, region_child, &w);
   switch (clang_getCursorKind(c)) {
   case CXCursor_BinaryOperator:
-    if (lint_children(c, kid, 2) == 2 && binary_operator_is(u, c, "="))
+    if (lint_children(u, c, kid, 2) == 2 && binary_operator_is(u, c, "="))
       add_write(u, r, kid[0], kid[1], false);
     break;
   case CXCursor_CompoundAssignOperator:
-    if (lint_children(c, kid, 1) >= 1)
+    if (lint_children(u, c, kid, 1) >= 1)
       add_write(u, r, kid[0], c, false);
     break;
   case CXCursor_VarDecl: {
@@ -420,9 +420,9 @@ void flow_taint_free(flow_taint *t) {
   *t = (flow_taint){0};
 }
 
-void flow_for_parts(CXCursor for_stmt, CXCursor *init, CXCursor *cond, CXCursor *inc, CXCursor *body) {
+void flow_for_parts(lint_unit *u, CXCursor for_stmt, CXCursor *init, CXCursor *cond, CXCursor *inc, CXCursor *body) {
   CXCursor kid[4], *parts[3] = {init, cond, inc};
-  unsigned n = lint_children(for_stmt, kid, 4), ntokens, nsemi = 0, semi[2];
+  unsigned n = lint_children(u, for_stmt, kid, 4), ntokens, nsemi = 0, semi[2];
   *init = *cond = *inc = *body = clang_getNullCursor();
   if (n == 0 || n > 4)
     return;

@@ -61,11 +61,11 @@ bool flow_has_await(lint_unit *u, CXCursor c);
 /* The promise argument of an await. */
 CXCursor flow_await_promise(CXCursor await);
 /* await waits for a cw_sleep: a pause made on purpose. */
-bool flow_awaits_sleep(CXCursor await);
+bool flow_awaits_sleep(lint_unit *u, CXCursor await);
 /* inner's location lies in outer's source range. */
 bool flow_encloses(CXCursor outer, CXCursor inner);
 /* Splits a for statement into its parts (null cursors for those absent). */
-void flow_for_parts(CXCursor for_stmt, CXCursor *init, CXCursor *cond, CXCursor *inc, CXCursor *body);
+void flow_for_parts(lint_unit *u, CXCursor for_stmt, CXCursor *init, CXCursor *cond, CXCursor *inc, CXCursor *body);
 
 /* Appends the writes and awaits of c (a statement or an expression, or a
  * null cursor) to r. */

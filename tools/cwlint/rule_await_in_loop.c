@@ -67,15 +67,15 @@ static bool search_in(const exit_search *s, CXCursor c, bool children, bool deci
   inner.decided = decided;
   inner.breaks_loop = breaks_loop;
   if (children)
-    clang_visitChildren(c, exit_child, &inner);
+    lint_visit(s->u, c, exit_child, &inner);
   else
     search_exit(&inner, c);
   return inner.found;
 }
 
-static bool leaves_loop(CXCursor goto_stmt, CXCursor loop) {
+static bool leaves_loop(lint_unit *u, CXCursor goto_stmt, CXCursor loop) {
   CXCursor label;
-  if (lint_children(goto_stmt, &label, 1) != 1)
+  if (lint_children(u, goto_stmt, &label, 1) != 1)
     return true;
   CXCursor target = clang_getCursorReferenced(label);
   return clang_Cursor_isNull(target) || !flow_encloses(loop, target);
@@ -94,11 +94,11 @@ static void search_exit(exit_search *s, CXCursor c) {
     s->found = s->decided && s->breaks_loop;
     return;
   case CXCursor_GotoStmt:
-    s->found = s->decided && leaves_loop(c, s->loop);
+    s->found = s->decided && leaves_loop(s->u, c, s->loop);
     return;
   case CXCursor_IfStmt:
   case CXCursor_SwitchStmt: {
-    unsigned n = lint_children(c, kid, 3);
+    unsigned n = lint_children(s->u, c, kid, 3);
     if (n < 2 || n > 3)
       return;
     bool decided = s->decided || flow_depends(s->u, s->t, kid[0]);
@@ -114,7 +114,7 @@ static void search_exit(exit_search *s, CXCursor c) {
     return;
   default:
     if (!clang_isExpression(kind))
-      clang_visitChildren(c, exit_child, s);
+      lint_visit(s->u, c, exit_child, s);
     return;
   }
 }
@@ -130,7 +130,7 @@ static void analyse(lint_unit *u, loop *l) {
   for (size_t i = 0; i < r->nawaits; i++) {
     const flow_await *b = &r->awaits[i];
     flow_taint sources = {0};
-    l->paced = l->paced || flow_awaits_sleep(b->call);
+    l->paced = l->paced || flow_awaits_sleep(u, b->call);
     flow_reads(u, flow_await_promise(b->call), &sources);
     flow_taint_widen(&sources, r, b->pos);
     for (size_t k = 0; k < r->nwrites; k++)
@@ -189,18 +189,18 @@ static void visit(walk *w, CXCursor c) {
   switch (clang_getCursorKind(c)) {
   case CXCursor_ForStmt:
     l.kind = "for";
-    flow_for_parts(c, &init, &l.cond, &l.inc, &l.body);
+    flow_for_parts(w->u, c, &init, &l.cond, &l.inc, &l.body);
     visit_part(w, init); /* runs once, before the loop */
     break;
   case CXCursor_WhileStmt:
-    if (lint_children(c, kid, 2) != 2)
+    if (lint_children(w->u, c, kid, 2) != 2)
       return;
     l.kind = "while";
     l.cond = kid[0];
     l.body = kid[1];
     break;
   case CXCursor_DoStmt:
-    if (lint_children(c, kid, 2) != 2)
+    if (lint_children(w->u, c, kid, 2) != 2)
       return;
     l.kind = "do-while";
     l.body = kid[0];
@@ -211,7 +211,7 @@ static void visit(walk *w, CXCursor c) {
       check_await(w, c);
     /* fall through */
   default:
-    clang_visitChildren(c, visit_child, w);
+    lint_visit(w->u, c, visit_child, w);
     return;
   }
   if (w->depth == sizeof w->loops / sizeof w->loops[0] || clang_Cursor_isNull(l.body))

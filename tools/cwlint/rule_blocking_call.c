@@ -34,11 +34,11 @@ static const blocking_group groups[] = {
 };
 
 /* libuv requests that run synchronously when given no callback. */
-static bool sync_libuv_request(CXCursor call, const char *name) {
+static bool sync_libuv_request(lint_unit *u, CXCursor call, const char *name) {
   if (strncmp(name, "uv_fs_", 6) != 0 && strcmp(name, "uv_getaddrinfo") != 0 && strcmp(name, "uv_getnameinfo") != 0 &&
       strcmp(name, "uv_random") != 0)
     return false;
-  CXType ft = clang_getCursorType(lint_callee(call));
+  CXType ft = clang_getCursorType(lint_callee(u, call));
   int n = clang_Cursor_getNumArguments(call);
   for (int i = 0; i < n && i < clang_getNumArgTypes(ft); i++) {
     CXString ts = clang_getTypeSpelling(clang_getArgType(ft, (unsigned)i));
@@ -47,7 +47,7 @@ static bool sync_libuv_request(CXCursor call, const char *name) {
     bool callback = len > 3 && strcmp(t + len - 3, "_cb") == 0;
     clang_disposeString(ts);
     if (callback)
-      return lint_is_null(clang_Cursor_getArgument(call, (unsigned)i));
+      return lint_is_null(u, clang_Cursor_getArgument(call, (unsigned)i));
   }
   return false;
 }
@@ -58,7 +58,7 @@ static const char *blocking_note(lint_unit *u, CXCursor call, const char *name) 
     for (const char *const *n = groups[g].names; *n; n++)
       if (strcmp(*n, name) == 0)
         return groups[g].note;
-  if (sync_libuv_request(call, name))
+  if (sync_libuv_request(u, call, name))
     return "pass a callback, or await the cw_fs_* / cw_dns_resolve() promise instead";
   if (names_has(&u->opt->config.blocking, name))
     return "run it off the loop with cw_work()";
@@ -76,18 +76,15 @@ static enum CXChildVisitResult find_blocking(CXCursor c, CXCursor parent, CXClie
   scan *s = data;
   if (c.kind != CXCursor_CallExpr)
     return CXChildVisit_Recurse;
-  CXCursor callee = lint_callee(c);
-  if (clang_Cursor_isNull(callee))
+  const char *name = lint_callee_name(s->u, c);
+  if (!name)
     return CXChildVisit_Recurse;
-  CXString cs = clang_getCursorSpelling(callee);
-  const char *name = clang_getCString(cs);
   const char *note = blocking_note(s->u, c, name);
   if (note) {
     char *message = xasprintf("blocking call to '%s' in %s '%s' stalls the event loop", name, s->role, s->function);
     lint_report(s->u, "blocking-call", clang_getRangeStart(clang_getCursorExtent(c)), message, note);
     free(message);
   }
-  clang_disposeString(cs);
   return CXChildVisit_Recurse;
 }
 
@@ -99,6 +96,6 @@ void rule_blocking_call(lint_unit *u, CXCursor function) {
     return;
   CXString cs = clang_getCursorSpelling(function);
   scan s = {u, role, clang_getCString(cs)};
-  clang_visitChildren(function, find_blocking, &s);
+  lint_visit(u, function, find_blocking, &s);
   clang_disposeString(cs);
 }

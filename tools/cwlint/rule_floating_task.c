@@ -106,17 +106,14 @@ static bool returns_borrowed(lint_unit *u, CXCursor callee) {
 /* call returns a promise: by its type (unless borrowed), or a function
  * annotated cw_task or configured as task-returning. */
 static bool produces_task(lint_unit *u, CXCursor call) {
-  CXCursor callee = lint_callee(call);
+  CXCursor callee = lint_callee(u, call);
   if (lint_is_task_type(u, clang_getCursorType(call)))
     return clang_Cursor_isNull(callee) || !returns_borrowed(u, callee);
   /* Handles are pointers: other calls need no look at the declaration. */
   if (clang_Cursor_isNull(callee) ||
       (!u->opt->config.task_returning.n && clang_getCanonicalType(clang_getCursorType(call)).kind != CXType_Pointer))
     return false;
-  CXString cs = clang_getCursorSpelling(callee);
-  bool configured = names_has(&u->opt->config.task_returning, clang_getCString(cs));
-  clang_disposeString(cs);
-  return configured ||
+  return names_has(&u->opt->config.task_returning, lint_callee_name(u, call)) ||
          (lint_has_annotation(callee, "cw_task") &&
           !cxstr_is(clang_getTypeSpelling(clang_getResultType(clang_getCursorType(callee))), "cw_result"));
 }
@@ -130,15 +127,15 @@ static bool local_has_promise(walker *w, int li) {
 
 /* value (stored into a local) is a fresh promise or one moved from a local. */
 static bool holds_promise(walker *w, CXCursor value) {
-  value = lint_strip(value);
+  value = lint_strip(w->u, value);
   CXCursor kids[3];
   switch (value.kind) {
   case CXCursor_CallExpr:
     return produces_task(w->u, value);
   case CXCursor_ConditionalOperator:
-    return lint_children(value, kids, 3) == 3 && (holds_promise(w, kids[1]) || holds_promise(w, kids[2]));
+    return lint_children(w->u, value, kids, 3) == 3 && (holds_promise(w, kids[1]) || holds_promise(w, kids[2]));
   case CXCursor_BinaryOperator:
-    return lint_children(value, kids, 2) == 2 && strcmp(lint_operator(w->u, value), ",") == 0 &&
+    return lint_children(w->u, value, kids, 2) == 2 && strcmp(lint_operator(w->u, value), ",") == 0 &&
            holds_promise(w, kids[1]);
   case CXCursor_DeclRefExpr:
     return local_has_promise(w, find_local(w, clang_getCursorReferenced(value)));
@@ -168,7 +165,7 @@ static enum CXChildVisitResult walk_child(CXCursor c, CXCursor parent, CXClientD
 
 static void walk_children(walker *w, CXCursor c, use_ctx x) {
   walk_arg a = {w, x};
-  clang_visitChildren(c, walk_child, &a);
+  lint_visit(w->u, c, walk_child, &a);
 }
 
 typedef struct block_arg {
@@ -189,8 +186,8 @@ static enum CXChildVisitResult walk_statement(CXCursor c, CXCursor parent, CXCli
 static void walk_block(walker *w, CXCursor c, use_ctx last) {
   unsigned saved_block = w->block;
   CXCursor saved_stmt = w->stmt;
-  block_arg b = {w, ++w->blocks, lint_children(c, NULL, 0), last};
-  clang_visitChildren(c, walk_statement, &b);
+  block_arg b = {w, ++w->blocks, lint_children(w->u, c, NULL, 0), last};
+  lint_visit(w->u, c, walk_statement, &b);
   w->block = saved_block;
   w->stmt = saved_stmt;
 }
@@ -214,13 +211,13 @@ static bool may_be_task(lint_unit *u, CXCursor e) {
 
 static void walk_binary(walker *w, CXCursor c, use_ctx x) {
   CXCursor kids[2];
-  if (lint_children(c, kids, 2) != 2) {
+  if (lint_children(w->u, c, kids, 2) != 2) {
     walk_children(w, c, DROP);
     return;
   }
   const char *op = may_be_task(w->u, kids[0]) || may_be_task(w->u, kids[1]) ? lint_operator(w->u, c) : "+";
   if (strcmp(op, "=") == 0) {
-    CXCursor target = lint_strip(kids[0]);
+    CXCursor target = lint_strip(w->u, kids[0]);
     int li = target.kind == CXCursor_DeclRefExpr ? find_local(w, clang_getCursorReferenced(target)) : -1;
     walk(w, kids[1], CONSUME);
     if (li >= 0)
@@ -238,9 +235,9 @@ static void walk_binary(walker *w, CXCursor c, use_ctx x) {
 }
 
 /* &x lets x escape: its type is a pointer to its operand's. */
-static bool address_of(CXCursor op) {
+static bool address_of(lint_unit *u, CXCursor op) {
   CXCursor kid;
-  if (lint_children(op, &kid, 1) != 1)
+  if (lint_children(u, op, &kid, 1) != 1)
     return false;
   CXType t = clang_getCanonicalType(clang_getCursorType(op));
   return t.kind == CXType_Pointer &&
@@ -250,13 +247,12 @@ static bool address_of(CXCursor op) {
 /* A call consumes argument i unless it is cw_ref or the parameter is a
  * pointer to const (cw_promise_state and the other inspectors). Calls
  * through pointers and unknown functions may keep it: consumed. */
-static bool argument_consumed(CXCursor callee, unsigned i) {
+static bool argument_consumed(lint_unit *u, CXCursor call, unsigned i) {
+  CXCursor callee = lint_callee(u, call);
   if (clang_Cursor_isNull(callee))
     return true;
-  CXString cs = clang_getCursorSpelling(callee);
-  bool ref = strcmp(clang_getCString(cs), "cw_ref_at") == 0 || strcmp(clang_getCString(cs), "cw_ref") == 0;
-  clang_disposeString(cs);
-  if (ref)
+  const char *name = lint_callee_name(u, call);
+  if (strcmp(name, "cw_ref_at") == 0 || strcmp(name, "cw_ref") == 0)
     return false;
   CXType ft = clang_getCursorType(callee);
   int params = clang_getNumArgTypes(ft);
@@ -268,7 +264,7 @@ static bool argument_consumed(CXCursor callee, unsigned i) {
 
 typedef struct call_arg {
   walker *w;
-  CXCursor callee;
+  CXCursor call;
   unsigned index; /* 0 is the callee expression, then the arguments */
 } call_arg;
 
@@ -279,15 +275,15 @@ static enum CXChildVisitResult walk_call_child(CXCursor c, CXCursor parent, CXCl
    * converted to an integer has escaped. */
   use_ctx x = DROP;
   if (a->index)
-    x = !may_be_task(a->w->u, c) || argument_consumed(a->callee, a->index - 1) ? CONSUME : DROP;
+    x = !may_be_task(a->w->u, c) || argument_consumed(a->w->u, a->call, a->index - 1) ? CONSUME : DROP;
   walk(a->w, c, x);
   a->index++;
   return CXChildVisit_Continue;
 }
 
 static void walk_call(walker *w, CXCursor c, use_ctx x) {
-  call_arg a = {w, lint_callee(c), 0};
-  clang_visitChildren(c, walk_call_child, &a);
+  call_arg a = {w, c, 0};
+  lint_visit(w->u, c, walk_call_child, &a);
   if (x == CONSUME || !produces_task(w->u, c))
     return;
   char *name = unit_spelled_name(w->u, c);
@@ -351,7 +347,7 @@ static void walk(walker *w, CXCursor c, use_ctx x) {
     walk_children(w, c, clang_getCursorType(c).kind == CXType_Void ? VOID_CAST : x);
     break;
   case CXCursor_ConditionalOperator:
-    if (lint_children(c, kids, 3) == 3) {
+    if (lint_children(w->u, c, kids, 3) == 3) {
       walk(w, kids[0], DROP);
       walk(w, kids[1], x);
       walk(w, kids[2], x);
@@ -361,7 +357,7 @@ static void walk(walker *w, CXCursor c, use_ctx x) {
     walk_binary(w, c, x);
     break;
   case CXCursor_UnaryOperator:
-    walk_children(w, c, address_of(c) ? CONSUME : DROP);
+    walk_children(w, c, address_of(w->u, c) ? CONSUME : DROP);
     break;
   case CXCursor_CallExpr:
     walk_call(w, c, x);
@@ -431,11 +427,11 @@ static enum CXChildVisitResult add_parameter(CXCursor c, CXCursor parent, CXClie
 }
 
 void rule_floating_task(lint_unit *u, CXCursor function) {
-  CXCursor body = lint_body(function);
+  CXCursor body = lint_body(u, function);
   if (clang_Cursor_isNull(body))
     return;
   walker w = {.u = u, .stmt = clang_getNullCursor(), .loop = NO_LOOP};
-  clang_visitChildren(function, add_parameter, &w);
+  lint_visit(u, function, add_parameter, &w);
   walk(&w, body, DROP);
   for (size_t i = 0; i < w.n; i++) {
     check_local(&w, &w.locals[i]);

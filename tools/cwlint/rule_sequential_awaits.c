@@ -52,8 +52,8 @@ static bool started_before(const run *r, CXCursor promise) {
 }
 
 static void add_member(seq *q, run *r, CXCursor await) {
-  CXCursor promise = lint_strip(flow_await_promise(await));
-  if (flow_awaits_sleep(await)) {
+  CXCursor promise = lint_strip(q->u, flow_await_promise(await));
+  if (flow_awaits_sleep(q->u, await)) {
     end_run(q, r);
   } else if (r->barrier || flow_depends(q->u, &q->t, promise)) {
     end_run(q, r);
@@ -68,11 +68,11 @@ static void add_member(seq *q, run *r, CXCursor await) {
 }
 
 /* The part of s that runs whenever s does; a null cursor when none. */
-static CXCursor unconditional_part(CXCursor s) {
+static CXCursor unconditional_part(lint_unit *u, CXCursor s) {
   CXCursor cond;
   enum CXCursorKind kind = clang_getCursorKind(s);
   if (kind == CXCursor_IfStmt || kind == CXCursor_SwitchStmt)
-    return lint_children(s, &cond, 1) ? cond : clang_getNullCursor();
+    return lint_children(u, s, &cond, 1) ? cond : clang_getNullCursor();
   if (kind == CXCursor_ReturnStmt || kind == CXCursor_DeclStmt || clang_isExpression(kind))
     return s;
   return clang_getNullCursor();
@@ -88,9 +88,9 @@ static enum CXChildVisitResult search_conditional(CXCursor c, CXCursor parent, C
   CXCursor kid[3];
   (void)parent;
   enum CXCursorKind kind = clang_getCursorKind(c);
-  if (kind == CXCursor_ConditionalOperator && lint_children(c, kid, 3) == 3)
+  if (kind == CXCursor_ConditionalOperator && lint_children(s->u, c, kid, 3) == 3)
     s->found = flow_has_await(s->u, kid[1]) || flow_has_await(s->u, kid[2]);
-  else if (kind == CXCursor_BinaryOperator && lint_children(c, kid, 2) == 2 &&
+  else if (kind == CXCursor_BinaryOperator && lint_children(s->u, c, kid, 2) == 2 &&
            (strcmp(lint_operator(s->u, c), "&&") == 0 || strcmp(lint_operator(s->u, c), "||") == 0))
     s->found = flow_has_await(s->u, kid[1]);
   return s->found ? CXChildVisit_Break : CXChildVisit_Recurse;
@@ -99,7 +99,7 @@ static enum CXChildVisitResult search_conditional(CXCursor c, CXCursor parent, C
 /* e awaits only on some paths: in an arm of ?:, or right of && or ||. */
 static bool awaits_conditionally(lint_unit *u, CXCursor e) {
   conditional_search s = {u, false};
-  clang_visitChildren(e, search_conditional, &s);
+  lint_visit(u, e, search_conditional, &s);
   return s.found;
 }
 
@@ -120,7 +120,7 @@ static void nested_blocks(seq *q, CXCursor s) {
     block(q, s);
   else if (kind != CXCursor_ForStmt && kind != CXCursor_WhileStmt && kind != CXCursor_DoStmt &&
            !clang_isExpression(kind))
-    clang_visitChildren(s, nested_child, q);
+    lint_visit(q->u, s, nested_child, q);
 }
 
 /* After s: T takes in what s awaits and writes; the run notes what s
@@ -144,7 +144,7 @@ static void statement(seq *q, run *r, CXCursor s) {
   while ((kind = clang_getCursorKind(s)) == CXCursor_LabelStmt || kind == CXCursor_CaseStmt ||
          kind == CXCursor_DefaultStmt) {
     end_run(q, r);
-    unsigned n = lint_children(s, kid, 2);
+    unsigned n = lint_children(q->u, s, kid, 2);
     if (n == 0 || n > 2)
       return;
     s = kid[n - 1];
@@ -152,7 +152,7 @@ static void statement(seq *q, run *r, CXCursor s) {
   flow_region whole = {0};
   flow_region_add(q->u, &whole, s);
   if (whole.nawaits) {
-    CXCursor part = unconditional_part(s);
+    CXCursor part = unconditional_part(q->u, s);
     flow_region members = {0};
     if (!clang_Cursor_isNull(part) && !awaits_conditionally(q->u, part))
       flow_region_add(q->u, &members, part);
@@ -186,7 +186,7 @@ static enum CXChildVisitResult block_statement(CXCursor c, CXCursor parent, CXCl
 static void block(seq *q, CXCursor b) {
   run r = {.count = 0};
   block_walk w = {q, &r};
-  clang_visitChildren(b, block_statement, &w);
+  lint_visit(q->u, b, block_statement, &w);
   end_run(q, &r);
   flow_taint_free(&r.fresh);
 }
@@ -195,7 +195,7 @@ void rule_sequential_awaits(lint_unit *u, CXCursor function) {
   if (!lint_awaits(u, function))
     return;
   seq q = {.u = u};
-  CXCursor body = lint_body(function);
+  CXCursor body = lint_body(u, function);
   if (clang_Cursor_isNull(body))
     return;
   block(&q, body);

@@ -106,26 +106,6 @@ void cursors_free(cursor_map *m) {
 
 /* ---- cursors ---------------------------------------------------------------- */
 
-typedef struct child_buf {
-  CXCursor *out;
-  unsigned max, n;
-} child_buf;
-
-static enum CXChildVisitResult collect_child(CXCursor c, CXCursor parent, CXClientData data) {
-  (void)parent;
-  child_buf *b = data;
-  if (b->n < b->max)
-    b->out[b->n] = c;
-  b->n++;
-  return CXChildVisit_Continue;
-}
-
-unsigned lint_children(CXCursor c, CXCursor *out, unsigned max) {
-  child_buf b = {out, max, 0};
-  clang_visitChildren(c, collect_child, &b);
-  return b.n;
-}
-
 static enum CXChildVisitResult find_body(CXCursor c, CXCursor parent, CXClientData data) {
   (void)parent;
   if (c.kind == CXCursor_CompoundStmt)
@@ -133,53 +113,42 @@ static enum CXChildVisitResult find_body(CXCursor c, CXCursor parent, CXClientDa
   return CXChildVisit_Continue;
 }
 
-CXCursor lint_body(CXCursor fn) {
+CXCursor lint_body(lint_unit *u, CXCursor fn) {
   CXCursor body = clang_getNullCursor();
-  clang_visitChildren(fn, find_body, &body);
+  lint_visit(u, fn, find_body, &body);
   return body;
 }
 
-CXCursor lint_callee(CXCursor call) {
-  CXCursor d = clang_getCursorReferenced(call);
-  return d.kind == CXCursor_FunctionDecl ? d : clang_getNullCursor();
-}
-
-bool lint_call_is(CXCursor call, const char *name) {
-  CXCursor d = lint_callee(call);
-  if (clang_Cursor_isNull(d))
-    return false;
-  CXString cs = clang_getCursorSpelling(d);
-  const char *s = clang_getCString(cs);
+bool lint_call_is(lint_unit *u, CXCursor call, const char *name) {
+  const char *s = lint_callee_name(u, call);
   size_t len = strlen(name);
-  bool is = strncmp(s, name, len) == 0 && (s[len] == '\0' || strcmp(s + len, "_at") == 0);
-  clang_disposeString(cs);
-  return is;
+  return s && strncmp(s, name, len) == 0 && (s[len] == '\0' || strcmp(s + len, "_at") == 0);
 }
 
 /* The one expression child of c, or a null cursor (a cast's type is a
  * TypeRef child beside its operand). */
-static CXCursor operand(CXCursor c) {
+static CXCursor operand(lint_unit *u, CXCursor c) {
   CXCursor kids[4];
-  unsigned n = lint_children(c, kids, 4);
+  unsigned n = lint_children(u, c, kids, 4);
   for (unsigned i = n < 4 ? n : 4; i-- > 0;)
     if (clang_isExpression(kids[i].kind))
       return kids[i];
   return clang_getNullCursor();
 }
 
-CXCursor lint_strip(CXCursor e) {
+CXCursor lint_strip(lint_unit *u, CXCursor e) {
   for (;;) {
     if (e.kind != CXCursor_ParenExpr && e.kind != CXCursor_UnexposedExpr && e.kind != CXCursor_CStyleCastExpr)
       return e;
-    CXCursor inner = operand(e);
+    CXCursor inner = operand(u, e);
     if (clang_Cursor_isNull(inner))
       return e;
     e = inner;
   }
 }
 
-bool lint_is_null(CXCursor e) {
-  e = lint_strip(e);
+bool lint_is_null(lint_unit *u, CXCursor e) {
+  e = lint_strip(u, e);
   if (e.kind != CXCursor_IntegerLiteral)
     return false;
   CXEvalResult r = clang_Cursor_Evaluate(e);
@@ -201,7 +170,7 @@ const char *lint_operator(lint_unit *u, CXCursor op) {
                                       "&&", "||", "==", "!=", "<",  ">",  "<=",  ">=",  "+",  "-",  "*",  "/",
                                       "%",  "<<", ">>", "&",  "|",  "^"};
   CXCursor kids[2];
-  if (lint_children(op, kids, 2) != 2)
+  if (lint_children(u, op, kids, 2) != 2)
     return "";
   /* The operator is the first token between the operands; inside a macro's
    * body both operands map to the macro's use and nothing lies between. */
@@ -310,19 +279,9 @@ bool lint_is_task_type(lint_unit *u, CXType t) {
   return u->opt->config.task_types.n && configured_type(&u->opt->config.task_types, t);
 }
 
-static bool callee_named(CXCursor call, const char *builtin, const name_list *configured) {
-  CXCursor d = lint_callee(call);
-  if (clang_Cursor_isNull(d))
-    return false;
-  CXString cs = clang_getCursorSpelling(d);
-  const char *s = clang_getCString(cs);
-  bool is = (builtin && strcmp(s, builtin) == 0) || names_has(configured, s);
-  clang_disposeString(cs);
-  return is;
-}
-
 bool lint_is_await(lint_unit *u, CXCursor call) {
-  return callee_named(call, "cw_await_at", &u->opt->config.awaits);
+  const char *s = lint_callee_name(u, call);
+  return s && (strcmp(s, "cw_await_at") == 0 || names_has(&u->opt->config.awaits, s));
 }
 
 bool lint_is_task_function(lint_unit *u, CXCursor fn) {
