@@ -90,7 +90,8 @@ typedef struct file_result {
 } file_result;
 
 /* Parses and lints every job on up to threads threads (no more than the
- * CPUs available), largest file first; results[i] is jobs[i]'s. */
+ * CPUs available, and as many when threads is 0), largest file first;
+ * results[i] is jobs[i]'s. */
 void lint_run(const lint_options *opt, const lint_job *jobs, size_t n, file_result *results, int threads);
 /* Jobs for the files of BUILD_DIR/compile_commands.json (all when nfiles is 0),
  * each with extra flags appended; false with a message when it cannot be read. */

@@ -513,7 +513,7 @@ void lint_run(const lint_options *opt, const lint_job *jobs, size_t n, file_resu
   size_t *order = schedule(jobs, n);
   work w = {opt, jobs, results, order, n, 0};
   int cpus = cpus_available();
-  if (threads > cpus)
+  if (threads < 1 || threads > cpus)
     threads = cpus;
   if (threads > (int)n)
     threads = (int)n;

@@ -14,7 +14,7 @@ static void usage(FILE *out) {
   fputs("usage: cwlint [options] FILE... [-- COMPILER FLAGS]\n"
         "  -p BUILD_DIR            take files and flags from BUILD_DIR/compile_commands.json\n"
         "                          (all of its files when none are named)\n"
-        "  -j N                    lint N files at a time\n"
+        "  -j N                    lint N files at a time (default: one per CPU)\n"
         "  --format=text|json|sarif\n"
         "  --enable=RULE, --disable=RULE   (RULE may be 'all'; applied in order)\n"
         "  --report-unused-ignores report cwlint-ignore comments that suppress nothing\n"
@@ -69,7 +69,7 @@ static bool set_rule(bool *enabled, const char *name, bool on) {
 typedef struct cli {
   lint_options opt;
   lint_format format;
-  int threads;
+  int threads; /* 0: one per CPU */
   const char *build_dir;
   const char *config;
   char **files;
@@ -137,7 +137,7 @@ int main(int argc, char **argv) {
   bool *enabled = xrealloc(NULL, lint_rule_count * sizeof *enabled);
   for (size_t r = 0; r < lint_rule_count; r++)
     enabled[r] = true;
-  cli c = {.opt = {.enabled = enabled}, .threads = 1, .files = xrealloc(NULL, (size_t)argc * sizeof(char *))};
+  cli c = {.opt = {.enabled = enabled}, .threads = 0, .files = xrealloc(NULL, (size_t)argc * sizeof(char *))};
   int status = parse_cli(&c, argc, argv);
   char *found = NULL;
   if (status < 0) {
