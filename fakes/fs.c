@@ -89,6 +89,16 @@ typedef struct slab {
   size_t size, used; /* bytes, the header's included */
 } slab;
 
+/* The directory of the last path resolved, for the next path in it: the
+ * files of a directory are mostly named one after another. It holds until
+ * a directory loses a name (rename), the only change that can make a path
+ * resolve to another directory; adding names cannot. */
+typedef struct dir_memo {
+  node *dir;    /* NULL: none */
+  char *prefix; /* the path up to its last name, the slashes before it included */
+  size_t len, cap;
+} dir_memo;
+
 struct fake_fs {
   node *root;
   node *nodes; /* the list of every node */
@@ -96,6 +106,7 @@ struct fake_fs {
   slab *slabs;      /* newest first */
   fdesc *fds;  /* fds[i] is descriptor FIRST_FD + i */
   size_t n_fds, open_count;
+  dir_memo memo;
 };
 
 /* ---- memory ------------------------------------------------------------------- */
@@ -291,7 +302,7 @@ static void dir_add(node *dir, const char *name, size_t len, node *child) {
 }
 
 /* Takes name (present) out of dir; returns the node it named, to release. */
-static node *dir_remove(node *dir, const char *name, size_t len) {
+static node *dir_remove(fake_fs *fs, node *dir, const char *name, size_t len) {
   size_t mask = dir->cap - 1, i = dir_slot(dir, name, len, name_hash(name, len));
   node *child = dir->entries[i].node;
   dir->entries[i] = (entry){0, NULL};
@@ -308,6 +319,8 @@ static node *dir_remove(node *dir, const char *name, size_t len) {
   dir->used--;
   dir->mtime_ms = wall_ms();
   child->parent = NULL;
+  if (is_dir(child))
+    fs->memo.dir = NULL;
   return child;
 }
 
@@ -322,15 +335,42 @@ typedef struct where {
   bool slash;       /* a trailing slash: it must be a directory */
 } where;
 
+/* The directory the memo resolves path's first *prefix_len bytes to, when
+ * a name follows them; NULL otherwise. */
+static node *memo_dir(const fake_fs *fs, const char *path, size_t *prefix_len) {
+  const dir_memo *m = &fs->memo;
+  if (!m->dir || strncmp(path, m->prefix, m->len) != 0 || !path[m->len] || path[m->len] == '/')
+    return NULL;
+  *prefix_len = m->len;
+  return m->dir;
+}
+
+/* Remembers that path's first len bytes resolve to dir. */
+static void memo_set(fake_fs *fs, const char *path, size_t len, node *dir) {
+  dir_memo *m = &fs->memo;
+  if (len > m->cap) {
+    free(m->prefix);
+    m->cap = len > 64 ? len : 64;
+    m->prefix = xcalloc(1, m->cap);
+  }
+  memcpy(m->prefix, path, len);
+  m->len = len;
+  m->dir = dir;
+}
+
 /* Resolves path; 0 when every component but the last resolved to a
  * directory (make: missing ones are created), else UV_EINVAL (not
  * absolute), UV_ENOENT, UV_ENOTDIR (also for a file named with a trailing
- * slash) or UV_ENAMETOOLONG. */
+ * slash) or UV_ENAMETOOLONG. From the memo's directory when it applies:
+ * the walk up to it would end there, and a name after it overwrites all
+ * the walk kept. */
 static int locate(fake_fs *fs, const char *path, bool make, where *w) {
   if (path[0] != '/')
     return UV_EINVAL;
-  *w = (where){NULL, NULL, 0, fs->root, path[strlen(path) - 1] == '/'};
-  for (const char *p = path;;) {
+  size_t known = 0;
+  node *start = memo_dir(fs, path, &known);
+  *w = (where){NULL, NULL, 0, start ? start : fs->root, path[strlen(path) - 1] == '/'};
+  for (const char *p = path + known;;) {
     while (*p == '/')
       p++;
     if (!*p)
@@ -346,6 +386,8 @@ static int locate(fake_fs *fs, const char *path, bool make, where *w) {
       return UV_ENOENT;
     if (!is_dir(cur))
       return UV_ENOTDIR;
+    if (!*end && p != path + known) /* the last name, in a directory the memo does not hold */
+      memo_set(fs, path, (size_t)(p - path), cur);
     bool dot = len == 1 && p[0] == '.', dotdot = len == 2 && p[0] == '.' && p[1] == '.';
     *w = (where){dot || dotdot ? NULL : cur, p, len, dot ? cur : dotdot ? cur->parent : dir_find(cur, p, len),
                  w->slash};
@@ -579,7 +621,7 @@ static intptr_t do_unlink(fake_fs *fs, cw_io_op *op) {
     return rc < 0 ? rc : UV_ENOENT;
   if (is_dir(w.node))
     return UV_EISDIR;
-  node_release(fs, dir_remove(w.dir, w.name, w.name_len));
+  node_release(fs, dir_remove(fs, w.dir, w.name, w.name_len));
   return 0;
 }
 
@@ -621,8 +663,8 @@ static intptr_t do_rename(fake_fs *fs, cw_io_op *op) {
     return UV_EISDIR;
   }
   if (old)
-    node_release(fs, dir_remove(to.dir, to.name, to.name_len));
-  dir_add(to.dir, to.name, to.name_len, dir_remove(from.dir, from.name, from.name_len));
+    node_release(fs, dir_remove(fs, to.dir, to.name, to.name_len));
+  dir_add(to.dir, to.name, to.name_len, dir_remove(fs, from.dir, from.name, from.name_len));
   return 0;
 }
 
@@ -680,27 +722,26 @@ static void perform_op(fakes *f, fake_op *o) {
   fakes_complete(f, op, result, NULL);
 }
 
-/* The slot of path's last name, in its directory: asked from memory now,
- * without waiting, for the lookup at the deadline. In a directory of many
- * thousands of files the slot is rarely in the cache, and that wait was
- * most of an open's cost; nothing else is done before the deadline. */
-static void prefetch_slot(fake_fs *fs, const char *path) {
-  const char *name = strrchr(path, '/');
-  char dir_path[PATH_MAX];
-  if (!name || !name[1] || (size_t)(name - path) >= sizeof dir_path)
-    return;
-  size_t dir_len = (size_t)(name - path);
-  memcpy(dir_path, path, dir_len);
-  dir_path[dir_len] = '\0';
-  where w;
-  size_t len = strlen(name + 1);
-  if (locate(fs, dir_len ? dir_path : "/", false, &w) == 0 && w.node && is_dir(w.node) && w.node->cap)
-    __builtin_prefetch(&w.node->entries[name_hash(name + 1, len) & (w.node->cap - 1)]);
+/* Where the lookup of path's last name at the deadline starts, when the
+ * memo holds its directory; NULL otherwise. */
+static const entry *memo_slot(const fake_fs *fs, const char *path) {
+  size_t prefix_len;
+  const node *dir = memo_dir(fs, path, &prefix_len);
+  if (!dir || !dir->cap)
+    return NULL;
+  const char *name = path + prefix_len;
+  return strchr(name, '/') ? NULL : &dir->entries[name_hash(name, strlen(name)) & (dir->cap - 1)];
 }
 
+/* The slot of the name is asked from memory now, without waiting, for the
+ * lookup at the deadline: in a directory of many thousands of files it is
+ * rarely in the cache, and that wait was most of an open's cost. The
+ * prefetch is here, not in a helper: GCC takes a function whose only
+ * effect is a prefetch for a pure one and drops the calls to it. */
 void fs_submit(fakes *f, cw_io_op *op, fake_plan plan) {
-  if (op->path)
-    prefetch_slot(fs_of(f), op->path);
+  const entry *slot = op->path ? memo_slot(fs_of(f), op->path) : NULL;
+  if (slot)
+    __builtin_prefetch(slot);
   fakes_run_op(f, op, plan, perform_op);
 }
 
@@ -728,6 +769,7 @@ void fs_destroy(fakes *f) {
   for (size_t i = 0; i < fs->n_fds; i++)
     free(fs->fds[i].path);
   free(fs->fds);
+  free(fs->memo.prefix);
   while (fs->nodes)
     node_free(fs, fs->nodes);
   while (fs->slabs) {

@@ -283,6 +283,37 @@ static void rename_follows_posix(void **state) {
              "rename:UV_EINVAL rename:UV_ENOTEMPTY readdir:ok n=2 b e/");
 }
 
+/* Paths in a directory that moves: the file system remembers the last
+ * directory resolved (here /m/a/.., that is /m) and must let go of it when
+ * a directory on the way there loses its name. */
+static cw_result moved_ops(void *arg) {
+  (void)arg;
+  put("/m/f", "F");
+  assert_int_equal(cw_fake_fs_mkdir(h, "/m/a"), 0);
+  outcome("rename", cw_fs_rename(loop, "/m/a", "/m/a/../x"));
+  opened("/m/a/../f", O_RDONLY);
+  int fd = opened("/m/x/../f", O_RDONLY);
+  read_and_show(fd, 8, 0);
+  outcome("close", cw_fs_close(loop, fd));
+  /* a directory moved into another is found where it went, with its files */
+  put("/m/x/g", "G");
+  assert_int_equal(cw_fake_fs_mkdir(h, "/m/y"), 0);
+  outcome("rename", cw_fs_rename(loop, "/m/x", "/m/y/x"));
+  opened("/m/x/g", O_RDONLY);
+  fd = opened("/m/y/x/g", O_RDONLY);
+  read_and_show(fd, 8, 0);
+  outcome("close", cw_fs_close(loop, fd));
+  rec_fmt("f=%s x=%s", kind("/m/y/x/../../f"), kind("/m/x"));
+  return cw_ok(NULL);
+}
+
+static void paths_follow_a_directory_that_moves(void **state) {
+  (void)state;
+  run_task(moved_ops, NULL);
+  assert_rec("rename:ok open:UV_ENOENT open:3 read:1 F close:ok rename:ok open:UV_ENOENT open:3 read:1 G close:ok "
+             "f=file x=none");
+}
+
 static cw_result unlink_ops(void *arg) {
   (void)arg;
   put("/u/f", "data");
@@ -775,6 +806,7 @@ int main(int argc, char **argv) {
       harness_test(descriptors_are_the_lowest_free_from_3_with_positions_and_flags),
       harness_test(paths_are_absolute_and_resolved),
       harness_test(rename_follows_posix),
+      harness_test(paths_follow_a_directory_that_moves),
       harness_test(unlinking_an_open_file_keeps_it_for_its_descriptor),
       harness_test(modes_and_times),
       harness_test(operations_take_effect_when_they_complete),
