@@ -350,7 +350,13 @@ static void sort_findings(file_result *r) {
   r->n = out;
 }
 
-static void add_error(file_result *r, char *line);
+/* Appends a line to r's errors (taking it). */
+static void add_error(file_result *r, char *line) {
+  char *joined = r->errors ? xasprintf("%s%s\n", r->errors, line) : xasprintf("%s\n", line);
+  free(r->errors);
+  free(line);
+  r->errors = joined;
+}
 
 static void report_too_deep(lint_unit *u, CXCursor fn) {
   unsigned line;
@@ -379,13 +385,6 @@ static void lint_unit_run(lint_unit *u) {
 }
 
 /* ---- parsing ----------------------------------------------------------------------- */
-
-static void add_error(file_result *r, char *line) {
-  char *joined = r->errors ? xasprintf("%s%s\n", r->errors, line) : xasprintf("%s\n", line);
-  free(r->errors);
-  free(line);
-  r->errors = joined;
-}
 
 /* The parse's errors, one a line; false when there were none. */
 static bool collect_parse_errors(CXTranslationUnit tu, file_result *r) {
