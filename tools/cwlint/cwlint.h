@@ -5,6 +5,7 @@
 
 #include "lint.h"
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -63,6 +64,8 @@ typedef enum { FORMAT_TEXT, FORMAT_JSON, FORMAT_SARIF } lint_format;
 typedef struct lint_options {
   bool *enabled; /* by rule index */
   bool report_unused_ignores;
+  bool share_headers; /* parse the directives files begin with once (shared.c) */
+  bool verbose;       /* say on stderr what is shared */
   lint_config config;
 } lint_options;
 
@@ -101,6 +104,47 @@ bool jobs_from_database(const char *dir, char **files, size_t nfiles, char **ext
 void job_init(lint_job *j, const char *path, char **extra, int nextra);
 void job_free(lint_job *j);
 void result_free(file_result *r);
+
+/* ---- shared headers (shared.c) ------------------------------------------------------ */
+
+/* A precompiled header of the directives several files begin with. */
+typedef struct shared_header {
+  char *text; /* the directives */
+  size_t len;
+  size_t directives; /* how many */
+  char *header;      /* the header's path: in the files' directory, never on disk */
+  char *pch;         /* the precompiled header's; NULL when it could not be built */
+  const lint_job *job; /* a file whose flags it is built with */
+  size_t users;        /* files still to parse with it */
+  bool done;           /* built, or given up */
+} shared_header;
+
+#define NO_SHARED_HEADER SIZE_MAX
+
+typedef struct shared_plan {
+  shared_header *v;
+  size_t n;
+  size_t *header_of_job; /* index in v, or NO_SHARED_HEADER */
+  char *dir;             /* the temporary directory of the precompiled headers */
+  bool verbose;          /* say on stderr when a file is parsed alone after all */
+  pthread_mutex_t lock;
+  pthread_cond_t built;
+} shared_plan;
+
+/* Reads the head of every job's file and chooses what is shared (nothing
+ * unless opt->share_headers; printed on stderr when opt->verbose). */
+void shared_plan_make(shared_plan *plan, const lint_job *jobs, size_t n, const lint_options *opt);
+/* Builds plan->v[i] (from any thread). */
+void shared_build(shared_plan *plan, size_t i, CXIndex index);
+/* Parses jobs[job] with its shared header once it is built; NULL when that
+ * cannot be done or the file does not compile that way (then it is parsed
+ * alone). On success *text is the file's contents (caller frees). */
+CXTranslationUnit shared_parse(shared_plan *plan, size_t job, CXIndex index, const lint_job *j, char **text,
+                               size_t *len);
+/* jobs[job] is done with its shared header. */
+void shared_done(shared_plan *plan, size_t job);
+/* Removes the precompiled headers and their directory. */
+void shared_plan_free(shared_plan *plan);
 
 /* ---- suppressions -------------------------------------------------------------------- */
 
@@ -157,7 +201,7 @@ struct lint_unit {
   CXTranslationUnit tu;
   const char *path; /* the file linted, as the output names it */
   CXFile file;
-  const char *text; /* its contents, owned by tu */
+  const char *text; /* its contents */
   size_t len;
   file_result *result;
   ignore_list ignores;

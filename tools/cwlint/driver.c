@@ -403,35 +403,19 @@ static bool collect_parse_errors(CXTranslationUnit tu, file_result *r) {
   return any;
 }
 
-static void lint_file(CXIndex index, const lint_options *opt, const lint_job *job, file_result *r) {
-  struct stat st;
-  if (stat(job->source, &st) != 0) {
-    add_error(r, xasprintf("cwlint: %s: %s", job->path, strerror(errno)));
-    return;
-  }
-  if (!S_ISREG(st.st_mode)) {
-    add_error(r, xasprintf("cwlint: %s: not a regular file", job->path));
-    return;
-  }
-  CXTranslationUnit tu;
-  enum CXErrorCode err = clang_parseTranslationUnit2(index, job->source, (const char *const *)job->args,
-                                                     job->nargs, NULL, 0, CXTranslationUnit_None, &tu);
-  if (err != CXError_Success) {
-    add_error(r, xasprintf("cwlint: %s: %s", job->path,
-                           err == CXError_Crashed ? "clang crashed while parsing it" : "clang could not parse it"));
-    return;
-  }
+/* Lints a parsed file whose contents are text. */
+static void lint_parsed(CXTranslationUnit tu, const char *text, size_t len, const lint_options *opt,
+                        const lint_job *job, file_result *r) {
   if (collect_parse_errors(tu, r)) {
     add_error(r, xasprintf("cwlint: %s: not linted: it does not compile", job->path));
-    clang_disposeTranslationUnit(tu);
     return;
   }
   lint_unit u = {.opt = opt, .tu = tu, .path = job->path, .result = r};
   u.file = clang_getFile(tu, job->source);
-  u.text = u.file ? clang_getFileContents(tu, u.file, &u.len) : NULL;
-  if (!u.text) {
+  u.text = text;
+  u.len = len;
+  if (!u.file || !u.text) {
     add_error(r, xasprintf("cwlint: %s: clang could not read it", job->path));
-    clang_disposeTranslationUnit(tu);
     return;
   }
   r->text = xstrndup(u.text, u.len);
@@ -446,23 +430,64 @@ static void lint_file(CXIndex index, const lint_options *opt, const lint_job *jo
   cursors_free(&u.awaiting);
   cursors_free(&u.suspends);
   tree_free(&u.tree);
-  clang_disposeTranslationUnit(tu);
+}
+
+/* Parses and lints jobs[i]: with its shared header when it has one and
+ * that works, else alone. */
+static void lint_file(CXIndex index, const lint_options *opt, shared_plan *plan, const lint_job *jobs, size_t i,
+                      file_result *r) {
+  const lint_job *job = &jobs[i];
+  struct stat st;
+  if (stat(job->source, &st) != 0) {
+    add_error(r, xasprintf("cwlint: %s: %s", job->path, strerror(errno)));
+  } else if (!S_ISREG(st.st_mode)) {
+    add_error(r, xasprintf("cwlint: %s: not a regular file", job->path));
+  } else {
+    char *text = NULL;
+    size_t len = 0;
+    CXTranslationUnit tu = NULL;
+    if (plan->header_of_job[i] != NO_SHARED_HEADER)
+      tu = shared_parse(plan, i, index, job, &text, &len);
+    enum CXErrorCode err = CXError_Success;
+    if (!tu)
+      err = clang_parseTranslationUnit2(index, job->source, (const char *const *)job->args, job->nargs, NULL, 0,
+                                        CXTranslationUnit_None, &tu);
+    if (err != CXError_Success) {
+      add_error(r, xasprintf("cwlint: %s: %s", job->path,
+                             err == CXError_Crashed ? "clang crashed while parsing it" : "clang could not parse it"));
+    } else {
+      CXFile file = text ? NULL : clang_getFile(tu, job->source);
+      const char *contents = text ? text : file ? clang_getFileContents(tu, file, &len) : NULL;
+      lint_parsed(tu, contents, len, opt, job, r);
+      clang_disposeTranslationUnit(tu);
+    }
+    free(text);
+  }
+  if (plan->header_of_job[i] != NO_SHARED_HEADER)
+    shared_done(plan, i);
 }
 
 typedef struct work {
   const lint_options *opt;
+  shared_plan *plan;
   const lint_job *jobs;
   file_result *results;
   const size_t *order; /* job indices, largest file first */
   size_t n;
-  atomic_size_t next;
+  atomic_size_t next; /* the shared headers first, then the files */
 } work;
 
 static void *worker(void *arg) {
   work *w = arg;
-  CXIndex index = clang_createIndex(0, 0);
-  for (size_t i; (i = atomic_fetch_add(&w->next, 1)) < w->n;)
-    lint_file(index, w->opt, &w->jobs[w->order[i]], &w->results[w->order[i]]);
+  /* Declarations from a precompiled header are not enumerated with the
+   * file's own: only the file's definitions are looked at. */
+  CXIndex index = clang_createIndex(1, 0);
+  for (size_t i; (i = atomic_fetch_add(&w->next, 1)) < w->plan->n + w->n;) {
+    if (i < w->plan->n)
+      shared_build(w->plan, i, index);
+    else
+      lint_file(index, w->opt, w->plan, w->jobs, w->order[i - w->plan->n], &w->results[w->order[i - w->plan->n]]);
+  }
   clang_disposeIndex(index);
   return NULL;
 }
@@ -510,7 +535,9 @@ static int cpus_available(void) {
 
 void lint_run(const lint_options *opt, const lint_job *jobs, size_t n, file_result *results, int threads) {
   size_t *order = schedule(jobs, n);
-  work w = {opt, jobs, results, order, n, 0};
+  shared_plan plan;
+  shared_plan_make(&plan, jobs, n, opt);
+  work w = {opt, &plan, jobs, results, order, n, 0};
   int cpus = cpus_available();
   if (threads < 1 || threads > cpus)
     threads = cpus;
@@ -540,4 +567,5 @@ void lint_run(const lint_options *opt, const lint_job *jobs, size_t n, file_resu
     pthread_join(ids[i], NULL);
   free(ids);
   free(order);
+  shared_plan_free(&plan);
 }

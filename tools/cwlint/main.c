@@ -19,6 +19,9 @@ static void usage(FILE *out) {
         "  --enable=RULE, --disable=RULE   (RULE may be 'all'; applied in order)\n"
         "  --report-unused-ignores report cwlint-ignore comments that suppress nothing\n"
         "  --config=FILE           project configuration (default: the nearest .cwlint upward)\n"
+        "  --no-shared-headers     parse every file alone, even the leading #include lines\n"
+        "                          that files of one directory have in common\n"
+        "  -v, --verbose           say on stderr which files share a parse of their headers\n"
         "  --list-rules            print the rules and exit\n"
         "rules:",
         out);
@@ -97,6 +100,10 @@ static int parse_cli(cli *c, int argc, char **argv) {
       return 0;
     } else if (strcmp(a, "--report-unused-ignores") == 0) {
       c->opt.report_unused_ignores = true;
+    } else if (strcmp(a, "--no-shared-headers") == 0) {
+      c->opt.share_headers = false;
+    } else if (strcmp(a, "-v") == 0 || strcmp(a, "--verbose") == 0) {
+      c->opt.verbose = true;
     } else if ((v = option_value(argc, argv, &i, "-p", &missing))) {
       c->build_dir = v;
     } else if ((v = option_value(argc, argv, &i, "-j", &missing))) {
@@ -137,7 +144,7 @@ int main(int argc, char **argv) {
   bool *enabled = xrealloc(NULL, lint_rule_count * sizeof *enabled);
   for (size_t r = 0; r < lint_rule_count; r++)
     enabled[r] = true;
-  cli c = {.opt = {.enabled = enabled}, .threads = 0, .files = xrealloc(NULL, (size_t)argc * sizeof(char *))};
+  cli c = {.opt = {.enabled = enabled, .share_headers = true}, .threads = 0, .files = xrealloc(NULL, (size_t)argc * sizeof(char *))};
   int status = parse_cli(&c, argc, argv);
   char *found = NULL;
   if (status < 0) {

@@ -1,0 +1,4 @@
+/* No include guard: read twice, it would define struct account twice. */
+struct account {
+  int id;
+};
