@@ -14,7 +14,6 @@
 #define _GNU_SOURCE /* qsort_r */
 #include "cwlint.h"
 
-#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
