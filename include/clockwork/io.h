@@ -42,6 +42,9 @@
  * libfiu's wildcard, covers a whole area):
  *   fiu_init(0); fiu_enable("clockwork/fs/read", 1, (void *)(intptr_t)UV_EIO, 0);
  *   fiu-run -x -c 'enable name=clockwork/fs/read,failinfo=-5' ./program
+ * As libfiu requires, the program calls fiu_init before enabling a point
+ * (fiu-run does it for an unchanged binary); clockwork does not, so that
+ * until then the checks cost next to nothing.
  * These faults are deterministic: the code is always the one given; only
  * whether a call fails follows libfiu's trigger (always, once with
  * FIU_ONETIME, or enable_random's probability).
