@@ -14,6 +14,7 @@
 #define _GNU_SOURCE /* qsort_r */
 #include "cwlint.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -487,9 +488,13 @@ void shared_plan_make(shared_plan *plan, const lint_job *jobs, size_t n, const l
     any |= set.v[i].shared;
   char tmp[4096];
   const char *tmpdir = getenv("TMPDIR");
-  snprintf(tmp, sizeof tmp, "%s/cwlint-XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp");
+  tmpdir = tmpdir && *tmpdir ? tmpdir : "/tmp";
+  snprintf(tmp, sizeof tmp, "%s/cwlint-XXXXXX", tmpdir);
   if (any && mkdtemp(tmp))
     plan->dir = xstrndup(tmp, strlen(tmp));
+  else if (any && opt->verbose)
+    fprintf(stderr, "cwlint: cannot make a temporary directory in %s (%s): each file is parsed alone\n", tmpdir,
+            strerror(errno));
   size_t *header_of_prefix = xrealloc(NULL, (set.n ? set.n : 1) * sizeof *header_of_prefix);
   for (size_t i = 0; i < set.n; i++)
     header_of_prefix[i] = NO_SHARED_HEADER;
