@@ -1,0 +1,13 @@
+/* The marks of api.h, read from the shared parse of its directives. */
+#include "api.h"
+#include <unistd.h>
+
+void start_3(cw_loop *loop) {
+  start_job(loop);
+}
+
+cw_result worker(void *arg) {
+  (void)arg;
+  sleep(3);
+  return cw_ok(NULL);
+}
