@@ -51,10 +51,12 @@ static bool ident_char(char c) {
   return ident_start(c) || (c >= '0' && c <= '9');
 }
 
-/* Names whose value depends on the file they are read in: the shared
- * header is another file. */
-static bool names_a_place(const char *s, size_t len) {
-  static const char *const names[] = {"__FILE__", "__FILE_NAME__", "__BASE_FILE__", "__LINE__", "__TIMESTAMP__"};
+/* Names that end what is shared: those whose value depends on the file
+ * they are read in (the shared header is another file), and those whose
+ * operand may be a header name, which is not read as tokens are. */
+static bool stops_sharing(const char *s, size_t len) {
+  static const char *const names[] = {"__FILE__",      "__FILE_NAME__", "__BASE_FILE__",     "__LINE__",
+                                      "__TIMESTAMP__", "__has_include", "__has_include_next"};
   for (size_t i = 0; i < sizeof names / sizeof *names; i++)
     if (strlen(names[i]) == len && memcmp(names[i], s, len) == 0)
       return true;
@@ -164,10 +166,10 @@ static directive_kind read_directive(const char *s, size_t len, size_t i, size_t
       kind = shareable[k].kind;
   if (kind == DIRECTIVE_STOP)
     return kind;
-  if (i - name == 7) { /* include: its <name> or "name" is not tokens */
+  if (i - name == 7) { /* include: its <name> or "name" is not tokens; a macro's is not shared */
     while (i < len && (s[i] == ' ' || s[i] == '\t'))
       i++;
-    if (i < len && (s[i] == '<' || s[i] == '"') && !(i = header_name_end(s, len, i)))
+    if (i >= len || (s[i] != '<' && s[i] != '"') || !(i = header_name_end(s, len, i)))
       return DIRECTIVE_STOP;
   }
   while (i < len) {
@@ -197,7 +199,7 @@ static directive_kind read_directive(const char *s, size_t len, size_t i, size_t
       size_t start = i;
       while (i < len && ident_char(s[i]))
         i++;
-      if (names_a_place(s + start, i - start))
+      if (stops_sharing(s + start, i - start))
         return DIRECTIVE_STOP;
     } else if (c >= '0' && c <= '9') { /* a number: 1e__LINE__ is not a name */
       while (i < len && (ident_char(s[i]) || s[i] == '.'))
