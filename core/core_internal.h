@@ -178,6 +178,8 @@ struct cw_loop {
   uint64_t list_id;
   size_t timers_refed; /* armed timeouts and intervals that keep the loop alive */
   bool in_timers;
+  cw_timer_advance_fn advance; /* may move the clock on to the next timer within the timers phase */
+  void *advance_arg;
   /* immediates: a list in order of creation */
   cw_timer *imm_head, *imm_tail;
   uint64_t imm_seq;

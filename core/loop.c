@@ -142,6 +142,13 @@ bool cw_loop_owns_handle(const cw_loop *loop, const uv_handle_t *handle) {
                handle == (const uv_handle_t *)&h->idle);
 }
 
+void cw_loop_set_timer_advance(cw_loop *loop, cw_timer_advance_fn fn, void *arg) {
+  if (loop) {
+    loop->advance = fn;
+    loop->advance_arg = arg;
+  }
+}
+
 cw_phase cw_loop_phase(const cw_loop *loop) { return loop ? loop->phase : CW_PHASE_NONE; }
 
 const char *cw_phase_name(cw_phase phase) {

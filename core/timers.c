@@ -349,7 +349,10 @@ static bool run_list(cw_loop *loop, timer_list *l, uint64_t now) {
 }
 
 /* The timers phase, as Node's processTimers: every list due at the time
- * the phase began, earliest first, with the queues drained after each timer. */
+ * the phase began, earliest first, with the queues drained after each timer.
+ * Then, with no immediate waiting, a virtual clock's advance hook may move
+ * the time on to the next list's expiry: the phase goes on as the next
+ * turn's would, the turns between having nothing to do. */
 static void on_timer(uv_timer_t *handle) {
   loop_handles *h = handle->data;
   cw_loop *loop = h->loop;
@@ -357,8 +360,14 @@ static void on_timer(uv_timer_t *handle) {
   loop->in_timers = true;
   for (;;) {
     prune(loop);
-    if (!loop->heap_len || loop->stopped || loop->heap[0].expiry > now)
+    if (!loop->heap_len || loop->stopped)
       break;
+    if (loop->heap[0].expiry > now) {
+      if (!loop->advance || loop->imm_head || !loop->advance(loop->advance_arg, loop->heap[0].expiry))
+        break;
+      now = now_ms(loop);
+      continue;
+    }
     timer_list *l = loop->heap[0].list;
     if (run_list(loop, l, now) && !l->head && !dead(l))
       list_unmap(loop, l); /* emptied: Node's shift(); a list cleared empty while it ran is dead already */

@@ -137,6 +137,10 @@ struct vclock {
   bool toss_after_main; /* shuffle: the coin between main and the first turn is due */
   uint64_t macrotasks_at_begin;
   size_t jumps;         /* timer deadlines reached in this run or control */
+  uint64_t drive_limit; /* run_until's: how far, and how many deadlines, the timers phase may jump */
+  size_t drive_max_jumps;
+  uv_loop_t *uv;
+  const void *quiet_tail; /* the last handle of the loop when its walk found no waker in this timers phase */
 };
 
 static vclock the_clock; /* one harness at a time; static, so late readers never touch freed memory */
@@ -446,15 +450,19 @@ static bool user_waker(uv_loop_t *uv, const uv_handle_t *handle) {
  *    own async is sent only on completing threadpool work, a request.
  * The walk of the handles is short: the first checks fail first on a loop
  * with many streams. */
-static bool quiet(uv_loop_t *uv) {
-  if (real_work_pending(uv) ||
-      uv->nfds != (unsigned)watching(uv, &uv->signal_io_watcher) + watching(uv, &uv->async_io_watcher))
-    return false;
+static bool quiet_fds(uv_loop_t *uv) {
+  return !real_work_pending(uv) &&
+         uv->nfds == (unsigned)watching(uv, &uv->signal_io_watcher) + watching(uv, &uv->async_io_watcher);
+}
+
+static bool no_user_waker(uv_loop_t *uv) {
   for (const char *q = queue_next(&uv->handle_queue); q != (const char *)&uv->handle_queue; q = queue_next(q))
     if (user_waker(uv, (const uv_handle_t *)(q - offsetof(uv_handle_t, handle_queue))))
       return false;
   return true;
 }
+
+static bool quiet(uv_loop_t *uv) { return quiet_fds(uv) && no_user_waker(uv); }
 
 /* A poll of the loop without waiting. */
 static int poll_now(uv_loop_t *uv, struct epoll_event *events, int max, const sigset_t *mask) {
@@ -682,6 +690,7 @@ static uint64_t settle(vclock *c) {
       trip(c, false);
       return NONE;
     }
+    c->quiet_tail = NULL; /* a turn: handles may have left */
     uv_run(uv, UV_RUN_NOWAIT);
     if (!uv_loop_alive(uv))
       return NONE;
@@ -696,11 +705,63 @@ static uint64_t settle(vclock *c) {
   }
 }
 
+/* The check handles of the loop are the core's (which the core leaves
+ * idle when it has no immediate). */
+static bool only_core_checks(vclock *c, uv_loop_t *uv) {
+  for (const char *q = queue_next(&uv->check_handles); q != (const char *)&uv->check_handles; q = queue_next(q))
+    if (!cw_loop_owns_handle(c->h->loop, (const uv_handle_t *)(q - offsetof(uv_check_t, queue))))
+      return false;
+  return true;
+}
+
+/* quiet, within one timers phase: a handle leaves the loop's queue only in
+ * a closing phase, a turn away, so while its last handle is the one seen
+ * last time, no handle came, and none is a waker. */
+static bool quiet_in_phase(vclock *c, uv_loop_t *uv) {
+  const void *tail = ((void *const *)&uv->handle_queue)[1];
+  if (!quiet_fds(uv))
+    return false;
+  if (tail != c->quiet_tail) {
+    if (!no_user_waker(uv))
+      return false;
+    c->quiet_tail = tail;
+  }
+  return true;
+}
+
+/* The core's timers phase, its next timeout due at loop_ms: when nothing
+ * else of the loop would run before then, the turns up to it would only
+ * move the clock, so the phase moves it there itself and goes on (the core
+ * has checked it has no immediate). Nothing else: no uv_timer_t of the
+ * loop armed (the core's own is out of libuv's heap while it runs), no
+ * close or pending callback, no idle or prepare handle, no check handle
+ * but the core's, and no fd that can be ready or is to be watched (quiet:
+ * a watcher started is counted in nfds at once). Each deadline so reached
+ * counts as a jump, within run_until's limits. */
+static bool advance_timers(void *arg, uint64_t loop_ms) {
+  vclock *c = arg;
+  uv_loop_t *uv = c->uv;
+  uint64_t t = virtual_of_loop_ms(loop_ms);
+  if (t > c->drive_limit || c->jumps >= c->drive_max_jumps || uv->timer_heap.nelts || uv->closing_handles ||
+      !queue_empty(&uv->pending_queue) || !queue_empty(&uv->idle_handles) || !queue_empty(&uv->prepare_handles) ||
+      !only_core_checks(c, uv) || !quiet_in_phase(c, uv) || !note_jump(c))
+    return false;
+  jump_to(c, t);
+  return true;
+}
+
 /* Runs the loop on virtual time until limit (NONE: until no timer is left)
  * or max_jumps timer deadlines: what is runnable now, then a jump to the
  * next deadline, or, while real work is outstanding, a real wait for it. */
 static void run_until(vclock *c, uint64_t limit, size_t max_jumps) {
   uv_loop_t *uv = cw_loop_uv(c->h->loop);
+  c->drive_limit = limit;
+  c->drive_max_jumps = max_jumps;
+  c->uv = uv;
+  /* Not while shuffling (a turn may take a ms), in real time, nor from
+   * another thread. */
+  if (!shuffling(c) && !c->h->opts.real_time && on_harness_thread(c))
+    cw_loop_set_timer_advance(c->h->loop, advance_timers, c);
   uint64_t due = settle(c);
   while (!c->tripped && c->jumps < max_jumps) {
     if (real_work_pending(uv)) {
@@ -718,6 +779,7 @@ static void run_until(vclock *c, uint64_t limit, size_t max_jumps) {
     }
     due = settle(c);
   }
+  cw_loop_set_timer_advance(c->h->loop, NULL, NULL);
 }
 
 /* sinon's tick: everything due until target fires, in order, timers created
