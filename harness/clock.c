@@ -532,7 +532,12 @@ INTERPOSED int clock_gettime(clockid_t id, struct timespec *ts) {
   if (mine && c->toss_after_main)
     toss_after_main(c);
   reading r = read_clock_from(c, mine);
-  *ts = timespec_of(kind == WALL ? r.wall_base + (int64_t)r.elapsed : (int64_t)(MONO_BASE + r.elapsed));
+  if (kind == WALL) {
+    *ts = timespec_of(r.wall_base + (int64_t)r.elapsed);
+  } else { /* never negative: libuv reads it several times a turn */
+    uint64_t ns = MONO_BASE + r.elapsed;
+    *ts = (struct timespec){.tv_sec = (time_t)(ns / SEC), .tv_nsec = (long)(ns % SEC)};
+  }
   return 0;
 }
 
