@@ -365,7 +365,7 @@ static void on_timer(uv_timer_t *handle) {
     if (loop->heap[0].expiry > now) {
       if (!loop->advance || loop->imm_head || !loop->advance(loop->advance_arg, loop->heap[0].expiry))
         break;
-      now = now_ms(loop);
+      now = uv_now(loop->uv); /* the hook moved it there */
       continue;
     }
     timer_list *l = loop->heap[0].list;

@@ -140,6 +140,7 @@ struct vclock {
   uint64_t drive_limit; /* run_until's: how far, and how many deadlines, the timers phase may jump */
   size_t drive_max_jumps;
   uv_loop_t *uv;
+  const uv_handle_t *core_check; /* the core's check handle, once seen */
   const void *quiet_tail; /* the last handle of the loop when its walk found no waker in this timers phase */
 };
 
@@ -711,11 +712,14 @@ static uint64_t settle(vclock *c) {
 }
 
 /* The check handles of the loop are the core's (which the core leaves
- * idle when it has no immediate). */
+ * idle when it has no immediate); the one found last is remembered. */
 static bool only_core_checks(vclock *c, uv_loop_t *uv) {
-  for (const char *q = queue_next(&uv->check_handles); q != (const char *)&uv->check_handles; q = queue_next(q))
-    if (!cw_loop_owns_handle(c->h->loop, (const uv_handle_t *)(q - offsetof(uv_check_t, queue))))
+  for (const char *q = queue_next(&uv->check_handles); q != (const char *)&uv->check_handles; q = queue_next(q)) {
+    const uv_handle_t *check = (const uv_handle_t *)(q - offsetof(uv_check_t, queue));
+    if (check != c->core_check && !cw_loop_owns_handle(c->h->loop, check))
       return false;
+    c->core_check = check;
+  }
   return true;
 }
 
@@ -752,6 +756,7 @@ static bool advance_timers(void *arg, uint64_t loop_ms) {
       !only_core_checks(c, uv) || !quiet_in_phase(c, uv) || !note_jump(c))
     return false;
   jump_to(c, t);
+  uv->time = loop_ms; /* what uv_update_time would read now, without the read */
   return true;
 }
 
@@ -763,6 +768,7 @@ static void run_until(vclock *c, uint64_t limit, size_t max_jumps) {
   c->drive_limit = limit;
   c->drive_max_jumps = max_jumps;
   c->uv = uv;
+  c->core_check = NULL; /* of this loop: the clock outlives harnesses */
   /* Not while shuffling (a turn may take a ms), in real time, nor from
    * another thread. */
   if (!shuffling(c) && !c->h->opts.real_time && on_harness_thread(c))

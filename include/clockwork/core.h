@@ -122,10 +122,11 @@ CW_EXTERN uint64_t cw_loop_macrotask_count(const cw_loop *loop);
 CW_EXTERN bool cw_loop_owns_handle(const cw_loop *loop, const uv_handle_t *handle);
 /* For a virtual clock: in the timers phase, when the next timeout is due at
  * loop_ms (uv_now's scale), later than now, and the loop has no immediate,
- * fn may move the clock to that time and return true; the phase then goes
- * on as the next turn's timers phase would, the turns between doing
- * nothing. fn checks that the rest of the loop (other handles, requests,
- * fds) would do nothing either. NULL (the default): turns as usual. */
+ * fn may move the clock and the loop's time (uv_now) to that time and
+ * return true; the phase then goes on as the next turn's timers phase
+ * would, the turns between doing nothing. fn checks that the rest of the
+ * loop (other handles, requests, fds) would do nothing either. NULL (the
+ * default): turns as usual. */
 typedef bool (*cw_timer_advance_fn)(void *arg, uint64_t loop_ms);
 CW_EXTERN void cw_loop_set_timer_advance(cw_loop *loop, cw_timer_advance_fn fn, void *arg);
 
