@@ -118,6 +118,37 @@ typedef struct list_entry {
   uint64_t expiry; /* when the list's first timer is due */
   timer_list *list;
 } list_entry;
+
+/* ---- list_queue.c: the timer lists by expiry, then in the order queued -- */
+#define QUEUE_DIGIT_BITS 6
+#define QUEUE_LEVELS ((64 + QUEUE_DIGIT_BITS - 1) / QUEUE_DIGIT_BITS)
+typedef struct list_bucket list_bucket;
+typedef struct side_entry side_entry;
+typedef struct list_queue {
+  list_bucket *buckets;  /* by level, then digit */
+  uint64_t occupied[QUEUE_LEVELS]; /* by level: a bit per bucket in use */
+  uint32_t levels;       /* a bit per level in use */
+  uint64_t base;         /* no bucketed expiry is below it */
+  side_entry *side;      /* a 4-ary heap of the expiries pushed below base */
+  size_t side_len, side_cap;
+  uint64_t seq;          /* push order, for ties in the side heap */
+  size_t len;            /* entries in all */
+} list_queue;
+
+void queue_init(list_queue *q);
+void queue_destroy(list_queue *q);
+/* now: the loop's time, which no expiry pushed later is below. */
+void queue_push(list_queue *q, uint64_t expiry, timer_list *list, uint64_t now);
+/* The earliest entry, NULL when empty; it stays in place until queue_pop,
+ * whatever is pushed meanwhile at a later expiry. */
+list_entry *queue_top(list_queue *q);
+void queue_pop(list_queue *q); /* the entry queue_top returned */
+/* The entry after the top when it is at hand (in level 0), else NULL: the
+ * list to prefetch for. */
+const list_entry *queue_after_top(const list_queue *q);
+/* Keeps only the entries whose list keep() accepts, in order. */
+void queue_sweep(list_queue *q, bool (*keep)(timer_list *list, void *arg), void *arg);
+void queue_each(list_queue *q, void (*fn)(const list_entry *e, void *arg), void *arg);
 typedef struct list_slot {
   uint64_t msecs;
   timer_list *list; /* NULL: a free slot */
@@ -168,14 +199,13 @@ struct cw_loop {
   size_t stack_size;
   struct task *tasks_head;
 
-  /* timeouts and intervals: lists by duration, in a heap by expiry */
-  list_entry *heap;    /* 4-ary; emptied lists leave it lazily (heap_dead of them) */
-  size_t heap_len, heap_cap, heap_dead;
+  /* timeouts and intervals: lists by duration, queued by expiry */
+  list_queue queue;    /* emptied lists leave it lazily (lists_dead of them) */
+  size_t lists_dead;
   list_slot *map;      /* the lists by duration, open addressing: 1 << map_bits slots */
   unsigned map_bits;
   size_t nlists;
   pool lists;
-  uint64_t list_id;
   size_t timers_refed; /* armed timeouts and intervals that keep the loop alive */
   bool in_timers;
   cw_timer_advance_fn advance; /* may move the clock on to the next timer within the timers phase */

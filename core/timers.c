@@ -29,124 +29,48 @@ struct cw_timer {
 };
 
 /* As Node's lib/internal/timers.js: one list per duration, in insertion
- * order, and a priority queue of lists by (expiry, id). A list runs its
- * timers in order and stops at the first one not yet due, so a timer never
- * overtakes an earlier one of the same duration. */
+ * order, and a queue of lists by expiry (list_queue.c), where ties go to
+ * the list queued first (Node's list ids). A list runs its timers in order
+ * and stops at the first one not yet due, so a timer never overtakes an
+ * earlier one of the same duration. An emptied list stays in the queue,
+ * dead: it is freed when it reaches the top (prune), or with all the others
+ * when they are more than half of the queue (compact). Taking it out at
+ * once would need its place in the queue, kept up to date at every move. */
 struct timer_list {
   pool_obj hdr;
   uint64_t msecs; /* 0 (no duration is): dead, no longer the list of its duration */
   cw_timer *head;
-  uint64_t id;    /* ties in the queue: the list (re)queued first */
 };
 
 static bool dead(const timer_list *l) { return l->msecs == 0; }
 
+enum { CACHED_LISTS = 1024 }; /* lists and timers: about 100 KB */
+
 size_t timer_size(void) { return sizeof(cw_timer); }
 size_t timer_list_size(void) { return sizeof(timer_list); }
 
-/* ---- the queue of lists ------------------------------------------------------
- * A 4-ary heap: half the depth of a binary one, for a few more comparisons
- * among adjacent children. Its entries carry the expiry, so that sifting
- * reads no list but on a tie. An emptied list stays in the heap, dead: taking
- * it out at once would need its position, kept up to date in the list by
- * every sift, a write to a cold list at each level. The dead are freed when
- * they reach the top (prune), or all at once when they are more than half
- * of the heap (compact). The keys are unique (ids are), so the live lists
- * come out in the order of Node's queue whatever the heap's shape. */
-
-static bool earlier(const list_entry *a, const list_entry *b) {
-  return a->expiry != b->expiry ? a->expiry < b->expiry : a->list->id < b->list->id;
-}
-
-/* The earliest child of node i (which has one); the selection compiles to
- * conditional moves, the order of expiries being unpredictable. */
-static size_t earliest_child(const list_entry *heap, size_t len, size_t i) {
-  size_t first = 4 * i + 1, best = first, end = len - first > 4 ? first + 4 : len;
-  for (size_t c = first + 1; c < end; c++)
-    best = earlier(&heap[c], &heap[best]) ? c : best;
-  return best;
-}
-
-static void sift_up(list_entry *heap, size_t i) {
-  list_entry e = heap[i];
-  while (i > 0 && earlier(&e, &heap[(i - 1) / 4])) {
-    heap[i] = heap[(i - 1) / 4];
-    i = (i - 1) / 4;
+/* The earliest live list's entry, the dead before it freed; NULL if none. */
+static list_entry *prune(cw_loop *loop) {
+  list_entry *top;
+  while ((top = queue_top(&loop->queue)) && dead(top->list)) {
+    pool_free(&loop->lists, top->list);
+    loop->lists_dead--;
+    queue_pop(&loop->queue);
   }
-  heap[i] = e;
+  return top;
 }
 
-static void sift_down(list_entry *heap, size_t len, size_t i) {
-  list_entry e = heap[i];
-  while (4 * i + 1 < len) {
-    size_t best = earliest_child(heap, len, i);
-    if (!earlier(&heap[best], &e))
-      break;
-    heap[i] = heap[best];
-    i = best;
-  }
-  heap[i] = e;
+static bool keep_live(timer_list *l, void *loop) {
+  if (!dead(l))
+    return true;
+  pool_free(&((cw_loop *)loop)->lists, l);
+  return false;
 }
 
-/* The heap and the map are allocated with big_alloc: on huge pages once
- * large, as a fault on a fresh small page costs about as much as firing a
- * timer (several µs in a VM). The heap starts HEAP_SKEW entries into its
- * block so that, the block being 64-byte aligned (big_alloc's large ones
- * are), the four children of a node share one cache line. */
-enum { HEAP_SKEW = 64 / sizeof(list_entry) - 1 };
-
-static void heap_free(list_entry *heap) { free(heap ? heap - HEAP_SKEW : NULL); }
-
-static void heap_push(cw_loop *loop, list_entry e) {
-  if (loop->heap_len == loop->heap_cap) {
-    size_t cap = loop->heap_cap ? 2 * loop->heap_cap : 64;
-    list_entry *heap = (list_entry *)big_alloc((cap + HEAP_SKEW) * sizeof *heap) + HEAP_SKEW;
-    if (loop->heap_len)
-      memcpy(heap, loop->heap, loop->heap_len * sizeof *heap);
-    heap_free(loop->heap);
-    loop->heap = heap;
-    loop->heap_cap = cap;
-  }
-  loop->heap[loop->heap_len] = e;
-  sift_up(loop->heap, loop->heap_len++);
-}
-
-/* Floyd's way: the hole at the top goes down along the earliest children
- * to the bottom, where the last entry, which belongs near there, fills it
- * and rises: a comparison a level less than sifting it down from the top. */
-static void heap_pop(cw_loop *loop) {
-  list_entry *heap = loop->heap;
-  size_t len = --loop->heap_len, i = 0;
-  while (4 * i + 1 < len) {
-    size_t best = earliest_child(heap, len, i);
-    heap[i] = heap[best];
-    i = best;
-  }
-  heap[i] = heap[len];
-  sift_up(heap, i);
-}
-
-/* Frees the dead lists at the top: heap[0] is then the next list due. */
-static void prune(cw_loop *loop) {
-  while (loop->heap_len && dead(loop->heap[0].list)) {
-    pool_free(&loop->lists, loop->heap[0].list);
-    loop->heap_dead--;
-    heap_pop(loop);
-  }
-}
-
-/* Frees every dead list and rebuilds the heap of the others (Floyd's). */
+/* Frees every dead list. */
 static void compact(cw_loop *loop) {
-  size_t n = 0;
-  for (size_t i = 0; i < loop->heap_len; i++)
-    if (dead(loop->heap[i].list))
-      pool_free(&loop->lists, loop->heap[i].list);
-    else
-      loop->heap[n++] = loop->heap[i];
-  loop->heap_len = n;
-  loop->heap_dead = 0;
-  for (size_t i = (n + 2) / 4; i-- > 0;) /* the parents, last first */
-    sift_down(loop->heap, n, i);
+  queue_sweep(&loop->queue, keep_live, loop);
+  loop->lists_dead = 0;
 }
 
 /* ---- lists by duration ------------------------------------------------------
@@ -168,6 +92,8 @@ static size_t map_find(const cw_loop *loop, uint64_t msecs) {
   return i;
 }
 
+/* On huge pages once large (big_alloc): a fault on a fresh small page
+ * costs about as much as firing a timer (several µs in a VM). */
 static void map_alloc(cw_loop *loop, unsigned bits) {
   size_t bytes = ((size_t)1 << bits) * sizeof *loop->map;
   loop->map = big_alloc(bytes);
@@ -206,20 +132,25 @@ static timer_list *list_create(cw_loop *loop, size_t slot, uint64_t msecs, uint6
   timer_list *l = pool_alloc(&loop->lists);
   l->msecs = msecs;
   l->head = NULL;
-  l->id = loop->list_id++;
   loop->map[slot] = (list_slot){msecs, l};
   loop->nlists++;
-  heap_push(loop, (list_entry){expiry, l});
+  queue_push(&loop->queue, expiry, l, expiry - msecs);
   return l;
 }
 
-/* Takes l out of the map: dead, it leaves the queue when prune or compact
- * finds it (never while the timers phase may still be walking it). */
+/* Node's delete of timerListMap[msecs]: a later timer of l's duration gets
+ * a new list. */
 static void list_unmap(cw_loop *loop, timer_list *l) {
   map_remove(loop, map_find(loop, l->msecs));
   loop->nlists--;
+}
+
+/* l, emptied by a clear, dies: it leaves the queue when prune or compact
+ * finds it, never while the timers phase may still be walking it. */
+static void list_kill(cw_loop *loop, timer_list *l) {
+  list_unmap(loop, l);
   l->msecs = 0;
-  loop->heap_dead++;
+  loop->lists_dead++;
 }
 
 static void list_unlink(timer_list *l, cw_timer *t) {
@@ -244,26 +175,29 @@ static uint64_t now_ms(cw_loop *loop) {
 
 static void on_timer(uv_timer_t *handle);
 
+/* Starts loading what running l will read: its first timer and its slot in
+ * the map. */
+static void prefetch_list(const cw_loop *loop, const timer_list *l) {
+  __builtin_prefetch(l->head);
+  __builtin_prefetch(&loop->map[home_of(loop, l->msecs)]);
+}
+
 /* Points the libuv timer at the earliest list, once the dead are gone
  * (arm is never called while the timers phase walks a list). From the
  * timers phase it waits at least 1 ms, as Node's RunTimers: libuv 1.44
- * re-checks its heap after every callback and would otherwise fire it
+ * re-checks its own heap after every callback and would otherwise fire it
  * again in the same pass. */
 static void arm(cw_loop *loop) {
   uv_timer_t *handle = &loop->handles->timer;
-  if (loop->heap_dead > loop->heap_len / 2)
+  if (loop->lists_dead > loop->queue.len / 2)
     compact(loop);
-  prune(loop);
-  if (loop->heap_len == 0) {
+  list_entry *top = prune(loop);
+  if (!top) {
     uv_timer_stop(handle);
     return;
   }
-  /* The next list due is likely the next to run: its first timer and its
-   * slot in the map, which on_timer reads, load while the loop turns. */
-  timer_list *next = loop->heap[0].list;
-  __builtin_prefetch(next->head);
-  __builtin_prefetch(&loop->map[home_of(loop, next->msecs)]);
-  uint64_t now = uv_now(loop->uv), expiry = loop->heap[0].expiry;
+  prefetch_list(loop, top->list); /* while the loop turns */
+  uint64_t now = uv_now(loop->uv), expiry = top->expiry;
   uint64_t wait = expiry > now ? expiry - now : loop->in_timers ? 1 : 0;
   uv_timer_start(handle, on_timer, wait, 0);
 }
@@ -277,7 +211,7 @@ static void insert(cw_loop *loop, cw_timer *t, uint64_t msecs, uint64_t start) {
   timer_list *l = loop->map[slot].list;
   if (!l) {
     l = list_create(loop, slot, msecs, start + msecs);
-    if (loop->heap[0].list == l && !loop->in_timers)
+    if (!loop->in_timers && queue_top(&loop->queue)->list == l)
       arm(loop);
   }
   t->list = l;
@@ -328,18 +262,17 @@ static void run_callback(cw_loop *loop, cw_timer *t, cw_phase phase, uint64_t ms
 }
 
 /* Node's listOnTimeout on l, the top of the queue: runs its timers in
- * order while they are due; false when one is not, after moving l's expiry
- * to it. l stays at the top meanwhile: what its callbacks queue expires
- * after now, and nothing leaves the heap during the phase but through
- * on_timer. */
+ * order while they are due; false when one is not, after queueing l again
+ * at its expiry (behind the lists already there, as Node's new list id).
+ * l stays at the top meanwhile: what its callbacks queue expires after now,
+ * and nothing leaves the queue during the phase but through on_timer. */
 static bool run_list(cw_loop *loop, timer_list *l, uint64_t now) {
   cw_timer *t;
   while ((t = l->head) && !loop->stopped) {
-    if (t->start + l->msecs > now) {
-      list_entry *top = &loop->heap[0];
-      top->expiry = t->start + l->msecs > now + 1 ? t->start + l->msecs : now + 1;
-      l->id = loop->list_id++;
-      sift_down(loop->heap, loop->heap_len, 0);
+    uint64_t due = t->start + l->msecs;
+    if (due > now) {
+      queue_pop(&loop->queue);
+      queue_push(&loop->queue, due > now + 1 ? due : now + 1, l, now);
       return false;
     }
     list_unlink(l, t);
@@ -358,19 +291,27 @@ static void on_timer(uv_timer_t *handle) {
   cw_loop *loop = h->loop;
   uint64_t now = now_ms(loop);
   loop->in_timers = true;
-  for (;;) {
-    prune(loop);
-    if (!loop->heap_len || loop->stopped)
-      break;
-    if (loop->heap[0].expiry > now) {
-      if (!loop->advance || loop->imm_head || !loop->advance(loop->advance_arg, loop->heap[0].expiry))
+  list_entry *top;
+  while ((top = prune(loop)) && !loop->stopped) {
+    if (top->expiry > now) {
+      if (!loop->advance || loop->imm_head || !loop->advance(loop->advance_arg, top->expiry))
         break;
       now = uv_now(loop->uv); /* the hook moved it there */
-      continue;
     }
-    timer_list *l = loop->heap[0].list;
-    if (run_list(loop, l, now) && !l->head && !dead(l))
-      list_unmap(loop, l); /* emptied: Node's shift(); a list cleared empty while it ran is dead already */
+    timer_list *l = top->list;
+    /* With more lists than the caches keep, the next one's list is loading
+     * (cascade), and its timer and slot can load while l runs. */
+    const list_entry *next = loop->queue.len > CACHED_LISTS ? queue_after_top(&loop->queue) : NULL;
+    if (next)
+      prefetch_list(loop, next->list);
+    if (run_list(loop, l, now) && !l->head) { /* emptied, still at the top: Node's shift() */
+      if (dead(l))
+        loop->lists_dead--; /* cleared empty while it ran */
+      else
+        list_unmap(loop, l);
+      queue_pop(&loop->queue);
+      pool_free(&loop->lists, l);
+    }
   }
   loop->in_timers = false;
   arm(loop);
@@ -436,6 +377,7 @@ void timers_init(cw_loop *loop) {
   uv_check_start(&h->check, on_check);
   uv_unref((uv_handle_t *)&h->check);
   loop->handles = h;
+  queue_init(&loop->queue);
   map_alloc(loop, 4);
 }
 
@@ -445,7 +387,7 @@ void timers_destroy(cw_loop *loop) {
   uv_close((uv_handle_t *)&h->timer, on_closed);
   uv_close((uv_handle_t *)&h->check, on_closed);
   uv_close((uv_handle_t *)&h->idle, on_closed);
-  heap_free(loop->heap); /* the lists go with their pool */
+  queue_destroy(&loop->queue); /* the lists go with their pool */
   free(loop->map);
 }
 
@@ -530,7 +472,7 @@ void cw_clear(cw_timer *handle) {
     timer_list *l = t->list;
     list_unlink(l, t);
     if (!l->head) { /* Node's unenroll: an empty list goes */
-      list_unmap(loop, l);
+      list_kill(loop, l);
       if (!loop->in_timers)
         arm(loop);
     }
@@ -559,16 +501,27 @@ static void visit(const cw_timer *t, uint64_t due, cw_timer_visit_fn fn, void *a
   fn(arg, &info);
 }
 
+struct visit_lists {
+  cw_timer_visit_fn fn;
+  void *arg;
+  size_t count;
+};
+
+static void visit_list(const list_entry *e, void *arg) {
+  struct visit_lists *v = arg;
+  for (cw_timer *t = e->list->head; t; t = t->next, v->count++)
+    if (v->fn)
+      visit(t, t->start + e->list->msecs, v->fn, v->arg);
+}
+
 size_t cw_loop_timers(cw_loop *loop, cw_timer_visit_fn fn, void *arg) {
   if (!loop) {
     misuse(NULL, "cw_loop_timers", NULL, 0, "the loop is NULL");
     return 0;
   }
-  size_t n = 0;
-  for (size_t i = 0; i < loop->heap_len; i++)
-    for (cw_timer *t = loop->heap[i].list->head; t; t = t->next, n++)
-      if (fn)
-        visit(t, t->start + loop->heap[i].list->msecs, fn, arg);
+  struct visit_lists v = {fn, arg, 0};
+  queue_each(&loop->queue, visit_list, &v);
+  size_t n = v.count;
   for (cw_timer *t = loop->imm_head; t; t = t->next, n++)
     if (fn)
       visit(t, 0, fn, arg);
