@@ -471,8 +471,28 @@ static int poll_now(uv_loop_t *uv, struct epoll_event *events, int max, const si
 }
 
 /* The virtual time of the loop's deadline timeout ms after its now. */
-static uint64_t deadline_of(uv_loop_t *uv, int timeout) {
-  return virtual_of_loop_ms(uv_now(uv) + (uint64_t)timeout);
+static uint64_t deadline_of(uv_loop_t *uv, uint64_t timeout) {
+  return virtual_of_loop_ms(uv_now(uv) + timeout);
+}
+
+static void keep_earliest_due(uv_handle_t *handle, void *earliest) {
+  if (handle->type == UV_TIMER && uv_is_active(handle)) {
+    uint64_t due_in = uv_timer_get_due_in((uv_timer_t *)handle);
+    if (due_in < *(uint64_t *)earliest)
+      *(uint64_t *)earliest = due_in;
+  }
+}
+
+/* uv_backend_timeout, which caps at INT_MAX ms (24.8 days): a timer due
+ * later than that is found among the loop's timers; -1 (never) past half
+ * of what the virtual clock counts. */
+static int64_t backend_timeout(uv_loop_t *uv) {
+  int timeout = uv_backend_timeout(uv);
+  if (timeout != INT_MAX)
+    return timeout;
+  uint64_t earliest = UINT64_MAX;
+  uv_walk(uv, keep_earliest_due, &earliest);
+  return earliest < NONE / MS / 2 ? (int64_t)earliest : -1;
 }
 
 static bool shuffling(const vclock *c) { return c->running && c->h->opts.shuffle && !c->h->opts.real_time; }
@@ -705,9 +725,9 @@ static uint64_t settle(vclock *c) {
      * more than this test. */
     if (uv_now(uv) != (MONO_BASE + elapsed_of(c)) / MS)
       uv_update_time(uv);
-    int timeout = uv_backend_timeout(uv);
+    int64_t timeout = backend_timeout(uv);
     if (timeout != 0 && poll_now(uv, &ready, 1, NULL) == 0)
-      return timeout < 0 ? NONE : deadline_of(uv, timeout);
+      return timeout < 0 ? NONE : deadline_of(uv, (uint64_t)timeout);
   }
 }
 
@@ -756,7 +776,10 @@ static bool advance_timers(void *arg, uint64_t loop_ms) {
       !only_core_checks(c, uv) || !quiet_in_phase(c, uv) || !note_jump(c))
     return false;
   jump_to(c, t);
-  uv->time = loop_ms; /* what uv_update_time would read now, without the read */
+  /* What uv_update_time would read now, without the read: loop_ms, or
+   * later when a callback slept past it, and then every list due by then
+   * runs in this pass, as in the next turn's. */
+  uv->time = (MONO_BASE + elapsed_of(c)) / MS;
   return true;
 }
 

@@ -258,6 +258,37 @@ static void advance_stops_at_its_target(void **state) {
   assert_rec("t1@1 t2@2 t3@3 t4@4 t5@5");
 }
 
+/* A callback that sleeps past the next deadlines: the next turn's timers
+ * phase would see the time it woke at, and run every list due by then, so
+ * B (due at 8, in A's list) runs before M (due at 7, a list behind A's),
+ * as Node 20 runs it. */
+static void note_and_sleep(void *label) {
+  note(label);
+  assert_int_equal(usleep(10000), 0);
+}
+
+static void a_sleep_past_deadlines_runs_what_is_due_by_then(void **state) {
+  (void)state;
+  open_harness();
+  cw_set_timeout(loop, 5, note_and_sleep, "K");
+  cw_set_timeout(loop, 6, note_fn, "A");
+  cw_set_timeout(loop, 7, note_fn, "M");
+  cw_clock_advance(h, 2);
+  cw_set_timeout(loop, 6, note_fn, "B");
+  cw_clock_run_all(h);
+  assert_rec("K@5 A@15 B@15 M@15");
+}
+
+/* libuv tells at most INT_MAX ms (24.8 days) to its next timer: next
+ * reaches a later deadline all the same, in one jump. */
+static void next_reaches_a_deadline_beyond_24_days(void **state) {
+  (void)state;
+  open_harness();
+  cw_set_timeout(loop, 3000000000u, note_fn, "far");
+  assert_true(cw_clock_next(h));
+  assert_rec("far@3000000000");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       harness_test_opening(a_chain_alone_reaches_each_deadline_in_order),
@@ -271,6 +302,8 @@ int main(void) {
       harness_test_opening(a_uv_timer_due_between_keeps_its_place),
       harness_test_opening(an_immediate_runs_before_the_next_timeout),
       harness_test_opening(advance_stops_at_its_target),
+      harness_test_opening(a_sleep_past_deadlines_runs_what_is_due_by_then),
+      harness_test_opening(next_reaches_a_deadline_beyond_24_days),
   };
   return cmocka_run_group_tests_name("turns", tests, NULL, NULL);
 }
