@@ -18,7 +18,6 @@
 #include "harness_fixture.h"
 
 #include <inttypes.h>
-#include <limits.h>
 
 enum { SMALL_PROGRAMS = 5000, LARGE_PROGRAMS = 16 };
 #define LARGE_SEEDS UINT64_C(1000000)
