@@ -779,7 +779,7 @@ static bool advance_timers(void *arg, uint64_t loop_ms) {
   /* What uv_update_time would read now, without the read: loop_ms, or
    * later when a callback slept past it, and then every list due by then
    * runs in this pass, as in the next turn's. */
-  uv->time = (MONO_BASE + elapsed_of(c)) / MS;
+  uv->time = (MONO_BASE + atomic_load_explicit(&c->elapsed, memory_order_relaxed)) / MS; /* we write it */
   return true;
 }
 
