@@ -7,12 +7,13 @@
 
 /* ---- pool.c: fixed-size objects whose handles can be checked after free --
  * Every object starts with a pool_obj. Freed objects stay in the pool's
- * memory until the pool is destroyed, and each free bumps the generation, so
- * a handle carrying the generation of its object (in the pointer's unused top
- * bits) is recognised as stale instead of touching a reused object. */
+ * memory until the pool is destroyed; each alloc and each free bumps the
+ * generation (odd: live), so a handle carrying the generation of its object
+ * (in the pointer's unused top bits) is recognised as stale instead of
+ * touching a reused object. The 4 bytes after the header are the object's
+ * even while it is free: a timer fits in a cache line with them. */
 typedef struct pool_obj {
   uint32_t gen;
-  uint32_t live;
 } pool_obj;
 
 typedef struct pool_chunk pool_chunk;
@@ -31,30 +32,31 @@ typedef struct pool {
 #define TAG_MASK ((uintptr_t)0xFFFF)
 #define HAVE_TAGS (UINTPTR_MAX > 0xFFFFFFFFu)
 
+/* Never 0, which means "untagged", since a live object's generation is odd. */
 static inline uint32_t pool_tag_of(uint32_t gen) { return gen & 0xFFFF; }
 
 void pool_init(pool *p, size_t size);
 void pool_destroy(pool *p);
 void pool_grow(pool *p); /* adds free objects; aborts when out of memory */
 
-/* The link of a free object sits right after its header. */
-static inline void **pool_link(void *obj) { return (void **)((char *)obj + sizeof(pool_obj)); }
+/* The link of a free object sits in its first pointer after the header. */
+static inline void **pool_link(void *obj) { return (void **)((char *)obj + sizeof(void *)); }
+
+static inline bool pool_live(const pool_obj *o) { return o->gen & 1; }
 
 static inline void *pool_alloc(pool *p) {
   if (!p->free)
     pool_grow(p);
   pool_obj *o = p->free;
   p->free = *pool_link(o);
-  o->live = 1;
+  o->gen++;
   p->live++;
   return o;
 }
 
 static inline void pool_free(pool *p, void *obj) {
   pool_obj *o = obj;
-  o->live = 0;
-  if (pool_tag_of(++o->gen) == 0) /* tag 0 means "untagged": never issue it */
-    o->gen++;
+  o->gen++;
   *pool_link(o) = p->free;
   p->free = o;
   p->live--;
@@ -70,12 +72,34 @@ static inline void *pool_object(const void *handle) {
   h &= ~(TAG_MASK << TAG_SHIFT);
 #endif
   pool_obj *o = (pool_obj *)h;
-  if (!o->live || (tag != 0 && tag != pool_tag_of(o->gen)))
+  if (!pool_live(o) || (tag != 0 && tag != pool_tag_of(o->gen)))
     return NULL;
   return o;
 }
 /* Calls fn on every live object. */
 void pool_each(pool *p, void (*fn)(void *obj, void *arg), void *arg);
+
+/* ---- sites.c: call sites interned per loop, for objects that keep an id -- */
+#define SITE_BITS 24
+typedef struct site {
+  const char *file;
+  int line;
+} site;
+typedef struct site_table {
+  site *sites; /* by id; 0: unknown */
+  size_t len, cap;
+  uint32_t *index; /* open addressing: ids by (file, line), 0 free */
+  unsigned bits;   /* 1 << bits slots */
+  const char *last_file; /* the site interned last, as calls come in runs from one */
+  int last_line;
+  uint32_t last;
+} site_table;
+void sites_init(site_table *t);
+void sites_destroy(site_table *t);
+uint32_t site_lookup(site_table *t, const char *file, int line);
+static inline uint32_t site_intern(site_table *t, const char *file, int line) { /* < 1 << SITE_BITS */
+  return file == t->last_file && line == t->last_line ? t->last : site_lookup(t, file, line);
+}
 
 /* ---- jobs.c: FIFO queues of callbacks (nextTick and microtask queues) --- */
 typedef struct job {
@@ -191,6 +215,7 @@ struct cw_loop {
   pool promises;
   pool reactions;
   pool timers;
+  site_table sites; /* where the timers were made */
   pool tasks;
 
   /* tasks: their stacks, and the ones alive */
@@ -234,7 +259,9 @@ struct cw_loop {
  * out of memory, as the core has no way to go on without its queues. */
 void grow_array(void **arr, size_t *cap, size_t need, size_t elem);
 void *xmalloc(size_t size);
-/* A block of at least size bytes, on huge pages from BIG_ALLOC / 2 up; free() it. */
+/* A block of at least size bytes, aligned to a cache line, on huge pages
+ * from BIG_ALLOC / 2 up; free() it. */
+#define CACHE_LINE 64
 #define BIG_ALLOC ((size_t)2 << 20)
 void *big_alloc(size_t size);
 

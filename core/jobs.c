@@ -18,16 +18,16 @@ void *xmalloc(size_t size) {
 /* Large blocks on transparent huge pages where the kernel offers them:
  * first touches of a fresh pool cost one fault per 2 MiB, not per 4 KiB. */
 void *big_alloc(size_t size) {
-  if (size < BIG_ALLOC / 2)
-    return xmalloc(size);
-  size = (size + BIG_ALLOC - 1) / BIG_ALLOC * BIG_ALLOC;
-  void *p = aligned_alloc(BIG_ALLOC, size);
+  size_t align = size < BIG_ALLOC / 2 ? CACHE_LINE : BIG_ALLOC;
+  size = (size + align - 1) / align * align;
+  void *p = aligned_alloc(align, size);
   if (!p) {
     fprintf(stderr, "clockwork: out of memory (%zu bytes)\n", size);
     abort();
   }
 #ifdef MADV_HUGEPAGE
-  madvise(p, size, MADV_HUGEPAGE);
+  if (align == BIG_ALLOC)
+    madvise(p, size, MADV_HUGEPAGE);
 #endif
   return p;
 }

@@ -14,6 +14,7 @@ static cw_loop *loop_setup(cw_loop *loop, uv_loop_t *uv) {
   pool_init(&loop->promises, sizeof(cw_promise));
   pool_init(&loop->reactions, sizeof(reaction));
   pool_init(&loop->timers, timer_size());
+  sites_init(&loop->sites);
   pool_init(&loop->lists, timer_list_size());
   pool_init(&loop->tasks, task_size());
   timers_init(loop);
@@ -82,6 +83,7 @@ void cw_loop_free(cw_loop *loop) {
   pool_destroy(&loop->promises);
   pool_destroy(&loop->reactions);
   pool_destroy(&loop->timers);
+  sites_destroy(&loop->sites);
   pool_destroy(&loop->lists);
   pool_destroy(&loop->tasks);
   free(loop->doomed);

@@ -9,8 +9,13 @@
 typedef enum { T_TIMEOUT, T_INTERVAL, T_IMMEDIATE } timer_kind;
 static const char *const kind_names[] = {"timeout", "interval", "immediate"};
 
-struct cw_timer {
+struct cw_timer { /* 64 bytes: one cache line (pool.c) */
   pool_obj hdr;
+  unsigned site : SITE_BITS; /* where it was made: loop->sites */
+  unsigned kind : 2;         /* a timer_kind */
+  unsigned running : 1;      /* its callback is on the stack */
+  unsigned cleared : 1;      /* cleared while running */
+  unsigned unrefed : 1;      /* does not keep the loop alive (Node's timer.unref()) */
   cw_loop *loop;
   cw_fn fn;
   void *arg;
@@ -20,12 +25,6 @@ struct cw_timer {
   };
   timer_list *list;
   cw_timer *next, *prev; /* in its list (where the head's prev is the tail), or among the immediates */
-  const char *file;
-  int line;
-  uint8_t kind;  /* a timer_kind */
-  bool running;  /* its callback is on the stack */
-  bool cleared;  /* cleared while running */
-  bool unrefed;  /* does not keep the loop alive (Node's timer.unref()) */
 };
 
 /* As Node's lib/internal/timers.js: one list per duration, in insertion
@@ -41,6 +40,8 @@ struct timer_list {
   uint64_t msecs; /* 0 (no duration is): dead, no longer the list of its duration */
   cw_timer *head;
 };
+
+_Static_assert(sizeof(void *) != 8 || sizeof(cw_timer) == CACHE_LINE, "a timer is one cache line");
 
 static bool dead(const timer_list *l) { return l->msecs == 0; }
 
@@ -248,17 +249,16 @@ static void release_timer(cw_loop *loop, cw_timer *t) {
  * duration of its list, from start (so what the drain creates comes after
  * it), and anything else is released. */
 static void run_callback(cw_loop *loop, cw_timer *t, cw_phase phase, uint64_t msecs, uint64_t start) {
-  const char *file = t->file;
-  int line = t->line;
+  site at = loop->sites.sites[t->site];
   t->running = true;
-  macrotask_begin(loop, phase, t->fn, file, line);
+  macrotask_begin(loop, phase, t->fn, at.file, at.line);
   t->fn(t->arg);
   t->running = false;
   if (t->kind == T_INTERVAL && !t->cleared)
     insert(loop, t, msecs, start);
   else
     release_timer(loop, t);
-  cw_macrotask_end_at(loop, file, line);
+  cw_macrotask_end_at(loop, at.file, at.line);
 }
 
 /* Node's listOnTimeout on l, the top of the queue: runs its timers in
@@ -399,29 +399,29 @@ static cw_timer *timer_new(cw_loop *loop, timer_kind kind, cw_fn fn, void *arg, 
     misuse(loop, function, file, line, "the %s is NULL", loop ? "function" : "loop");
     return NULL;
   }
+  uint32_t site = site_intern(&loop->sites, file, line);
   cw_timer *t = pool_alloc(&loop->timers);
+  t->site = site;
+  t->kind = kind;
+  t->running = t->cleared = t->unrefed = false;
   t->loop = loop;
   t->fn = fn;
   t->arg = arg;
-  t->kind = kind;
-  t->running = t->cleared = t->unrefed = false;
   t->start = 0;
   t->list = NULL;
   t->next = t->prev = NULL;
-  t->file = file;
-  t->line = line;
   return t;
 }
 
 static cw_timer *start_timer(cw_loop *loop, timer_kind kind, uint64_t ms, cw_fn fn, void *arg,
                              const char *function, const char *file, int line) {
-  if (ms < 1)
-    ms = 1;
-  if (loop) /* with many durations the map is out of cache: its slot loads while the timer is made */
-    __builtin_prefetch(&loop->map[home_of(loop, ms)]);
   cw_timer *t = timer_new(loop, kind, fn, arg, function, file, line);
   if (!t)
     return NULL;
+  if (ms < 1)
+    ms = 1;
+  if (loop->nlists > CACHED_LISTS) /* the map is out of cache: its slot loads while the clock is read */
+    __builtin_prefetch(&loop->map[home_of(loop, ms)]);
   insert(loop, t, ms, now_ms(loop));
   count_ref(loop, t, +1);
   return pool_handle(&loop->timers, t);
@@ -499,7 +499,8 @@ void cw_timer_unref(cw_timer *timer) { set_refed(timer, false); }
 void cw_timer_ref(cw_timer *timer) { set_refed(timer, true); }
 
 static void visit(const cw_timer *t, uint64_t due, cw_timer_visit_fn fn, void *arg) {
-  cw_timer_info info = {kind_names[t->kind], t->fn, t->arg, due, t->file, t->line};
+  site at = t->loop->sites.sites[t->site];
+  cw_timer_info info = {kind_names[t->kind], t->fn, t->arg, due, at.file, at.line};
   fn(arg, &info);
 }
 

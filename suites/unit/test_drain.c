@@ -376,6 +376,50 @@ static void unrefed_timer_does_not_keep_the_run_going(void **state) {
   cw_timer_unref(NULL);
 }
 
+/* ---- where timers were made --------------------------------------------------- */
+
+/* A timer keeps its file and line as an id into the loop's table of call
+ * sites: 100 sites in two files (the same lines in both, beyond the
+ * table's first size), each made twice in a row and again later, come back
+ * exact. The timer due n s from now was made at site n / 3 (within a
+ * second: the loop runs on real time, which may move while they are made). */
+enum { SITES = 100 };
+static const char file_a[] = "a.c", file_b[] = "b.c";
+
+static const char *site_file(int i) { return i % 2 ? file_b : file_a; }
+static int site_line(int i) { return 1 + i / 2; }
+
+struct seen_sites {
+  uint64_t before; /* the loop's time before the timers were made */
+  size_t wrong; /* timers not reported at their site */
+};
+
+static void see_site(void *arg, const cw_timer_info *timer) {
+  struct seen_sites *seen = arg;
+  int site = (int)((timer->due - seen->before) / 3000);
+  if (timer->file != site_file(site) || timer->line != site_line(site))
+    seen->wrong++;
+}
+
+static void timers_report_the_site_they_were_made_at(void **state) {
+  (void)state;
+  cw_timer *timers[3 * SITES];
+  uv_update_time(cw_loop_uv(test_loop));
+  struct seen_sites seen = {uv_now(cw_loop_uv(test_loop)), 0}; /* no later than any timer's start */
+  for (int i = 0; i < SITES; i++) { /* due in 3i, 3i+1 and, made later, 3i+2 s */
+    timers[3 * i] = cw_set_timeout_at(test_loop, (uint64_t)(3 * i) * 1000, rec_fn, "x", site_file(i), site_line(i));
+    timers[3 * i + 1] =
+        cw_set_timeout_at(test_loop, (uint64_t)(3 * i + 1) * 1000, rec_fn, "x", site_file(i), site_line(i));
+  }
+  for (int i = SITES; i-- > 0;)
+    timers[3 * i + 2] =
+        cw_set_timeout_at(test_loop, (uint64_t)(3 * i + 2) * 1000, rec_fn, "x", site_file(i), site_line(i));
+  assert_int_equal(cw_loop_timers(test_loop, see_site, &seen), 3 * SITES);
+  assert_int_equal(seen.wrong, 0);
+  for (int i = 0; i < 3 * SITES; i++)
+    cw_clear(timers[i]);
+}
+
 /* ---- a wrapped loop ------------------------------------------------------------ */
 
 /* On a uv_loop_t the caller owns: the core's timers and queues run on it,
@@ -415,6 +459,7 @@ int main(void) {
       loop_test(clear_cancels_and_is_a_no_op_otherwise),
       loop_test(loop_phase_names_the_running_callback),
       loop_test(unrefed_timer_does_not_keep_the_run_going),
+      loop_test(timers_report_the_site_they_were_made_at),
       loop_test(wrapped_loop_runs_on_the_callers_uv_loop),
       loop_test(macrotask_brackets_drain_a_plain_libuv_callback),
   };
