@@ -10,8 +10,8 @@
  * memory until the pool is destroyed; each alloc and each free bumps the
  * generation (odd: live), so a handle carrying the generation of its object
  * (in the pointer's unused top bits) is recognised as stale instead of
- * touching a reused object. The 4 bytes after the header are the object's
- * even while it is free: a timer fits in a cache line with them. */
+ * touching a reused object. The header is 4 bytes, so that an object's own
+ * fields may start right after it: a timer then fits in a cache line. */
 typedef struct pool_obj {
   uint32_t gen;
 } pool_obj;
