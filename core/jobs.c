@@ -15,8 +15,9 @@ void *xmalloc(size_t size) {
   return p;
 }
 
-/* Large blocks on transparent huge pages where the kernel offers them:
- * first touches of a fresh pool cost one fault per 2 MiB, not per 4 KiB. */
+/* Blocks on cache lines (pool objects then share none), and large ones on
+ * transparent huge pages where the kernel offers them: first touches of a
+ * fresh pool cost one fault per 2 MiB, not per 4 KiB. */
 void *big_alloc(size_t size) {
   size_t align = size < BIG_ALLOC / 2 ? CACHE_LINE : BIG_ALLOC;
   size = (size + align - 1) / align * align;
