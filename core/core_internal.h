@@ -5,6 +5,26 @@
 #include "clockwork/core.h"
 #include "fiber_internal.h"
 
+/* ---- memory.c: allocations that abort when out of memory ---------------- */
+_Noreturn void out_of_memory(size_t size); /* says how much was asked for, and aborts */
+void *xmalloc(size_t size);
+/* Grows *arr (of elements of size elem) to hold at least need. */
+void grow_array(void **arr, size_t *cap, size_t need, size_t elem);
+
+/* The blocks of a loop's pools, map and queues: a block of BLOCK / 2 bytes or more is on huge pages, and when freed is
+ * kept (cut in blocks of BLOCK) for the loop's next requests up to BLOCK;
+ * a smaller one is on a cache line. Free a block with the size it was
+ * asked for. */
+#define CACHE_LINE 64
+#define BLOCK ((size_t)2 << 20)
+typedef struct blocks {
+  void **spares; /* freed blocks of BLOCK bytes, the last freed last */
+  size_t spares_len, spares_cap;
+} blocks;
+void *block_alloc(blocks *b, size_t size); /* aborts when out of memory */
+void block_free(blocks *b, void *p, size_t size);
+void blocks_destroy(blocks *b);
+
 /* ---- pool.c: fixed-size objects whose handles can be checked after free --
  * Every object starts with a pool_obj. Freed objects stay in the pool's
  * memory until the pool is destroyed; each alloc and each free bumps the
@@ -23,6 +43,7 @@ typedef struct pool {
   size_t live;        /* objects allocated now */
   void *free;         /* free objects, linked through their body */
   pool_chunk *chunks;
+  blocks *blocks;     /* where the chunks come from */
   bool untagged;      /* a chunk's addresses use the top bits: handles carry no generation */
 } pool;
 
@@ -35,7 +56,7 @@ typedef struct pool {
 /* Never 0, which means "untagged", since a live object's generation is odd. */
 static inline uint32_t pool_tag_of(uint32_t gen) { return gen & 0xFFFF; }
 
-void pool_init(pool *p, size_t size);
+void pool_init(pool *p, size_t size, blocks *from);
 void pool_destroy(pool *p);
 void pool_grow(pool *p); /* adds free objects; aborts when out of memory */
 
@@ -112,9 +133,10 @@ typedef struct job_queue {
   size_t cap;   /* a power of two */
   size_t head;  /* next to run */
   size_t count;
+  blocks *blocks; /* where the ring comes from */
 } job_queue;
 
-void job_queue_init(job_queue *q);
+void job_queue_init(job_queue *q, blocks *from);
 void job_queue_destroy(job_queue *q);
 void job_queue_grow(job_queue *q);
 static inline void job_queue_push(job_queue *q, cw_fn fn, void *arg) {
@@ -157,9 +179,10 @@ typedef struct list_queue {
   size_t side_len, side_cap;
   uint64_t seq;          /* push order, for ties in the side heap */
   size_t len;            /* entries in all */
+  blocks *blocks;        /* where the buckets' arrays come from */
 } list_queue;
 
-void queue_init(list_queue *q);
+void queue_init(list_queue *q, blocks *from);
 void queue_destroy(list_queue *q);
 /* now: the loop's time, which no expiry pushed later is below. */
 void queue_push(list_queue *q, uint64_t expiry, timer_list *list, uint64_t now);
@@ -214,6 +237,7 @@ struct cw_loop {
 
   pool promises;
   pool reactions;
+  blocks blocks;      /* the memory of its pools, map and queues */
   pool timers;
   site_table sites; /* where the timers were made */
   pool tasks;
@@ -254,16 +278,6 @@ struct cw_loop {
 
   struct io_ports *io; /* the I/O ports (io.c): backend, operations in flight; NULL until used */
 };
-
-/* Grows *arr (of elements of size elem) to hold at least need; aborts when
- * out of memory, as the core has no way to go on without its queues. */
-void grow_array(void **arr, size_t *cap, size_t need, size_t elem);
-void *xmalloc(size_t size);
-/* A block of at least size bytes, aligned to a cache line, on huge pages
- * from BIG_ALLOC / 2 up; free() it. */
-#define CACHE_LINE 64
-#define BIG_ALLOC ((size_t)2 << 20)
-void *big_alloc(size_t size);
 
 /* cw_macrotask_begin_at, naming the macrotask's callback for the hook. */
 void macrotask_begin(cw_loop *loop, cw_phase phase, cw_fn callback, const char *file, int line);

@@ -114,7 +114,7 @@ static io_ports *ports(cw_loop *loop) {
     io_ports *io = xmalloc(sizeof *io);
     memset(io, 0, sizeof *io);
     io->backend = &io_real_backend;
-    pool_init(&io->sockets, sizeof(cw_socket));
+    pool_init(&io->sockets, sizeof(cw_socket), &loop->blocks);
     loop->io = io;
   }
   return loop->io;

@@ -34,31 +34,34 @@ struct side_entry {
   uint64_t seq; /* ties: pushed first */
 };
 
-void queue_init(list_queue *q) {
+static size_t entries_bytes(size_t cap) { return cap * sizeof(list_entry); }
+
+void queue_init(list_queue *q, blocks *from) {
   memset(q, 0, sizeof *q);
+  q->blocks = from;
   q->buckets = xmalloc(LEVELS * BUCKETS * sizeof *q->buckets);
   memset(q->buckets, 0, LEVELS * BUCKETS * sizeof *q->buckets);
 }
 
 void queue_destroy(list_queue *q) {
   for (size_t i = 0; i < LEVELS * BUCKETS; i++)
-    free(q->buckets[i].entries);
+    block_free(q->blocks, q->buckets[i].entries, entries_bytes(q->buckets[i].cap));
   free(q->buckets);
   free(q->side);
 }
 
 /* ---- the buckets ---------------------------------------------------------- */
 
-/* A bucket's array grows on huge pages once large (big_alloc): faults on
+/* A bucket's array grows on huge pages once large (memory.c): faults on
  * fresh small pages cost more than the entries' moves. */
-__attribute__((noinline)) static void bucket_grow(list_bucket *b) {
+__attribute__((noinline)) static void bucket_grow(list_queue *q, list_bucket *b) {
   size_t cap = b->cap ? 2 * b->cap : 4;
-  list_entry *entries = big_alloc(cap * sizeof *entries);
+  list_entry *entries = block_alloc(q->blocks, entries_bytes(cap));
   if (b->len > b->head)
     memcpy(entries, b->entries + b->head, (b->len - b->head) * sizeof *entries);
   b->len -= b->head;
   b->head = 0;
-  free(b->entries);
+  block_free(q->blocks, b->entries, entries_bytes(b->cap));
   b->entries = entries;
   b->cap = cap;
 }
@@ -69,7 +72,7 @@ static inline unsigned place(list_queue *q, list_entry e) {
   unsigned digit = (unsigned)(e.expiry >> (level * DIGIT_BITS)) & (BUCKETS - 1);
   list_bucket *b = &q->buckets[level * BUCKETS + digit];
   if (b->len == b->cap)
-    bucket_grow(b);
+    bucket_grow(q, b);
   if (b->len == b->head || e.expiry < b->min)
     b->min = e.expiry;
   q->occupied[level] |= (uint64_t)1 << digit;
@@ -100,8 +103,8 @@ static void cascade(list_queue *q) {
   for (size_t i = head; i < len; i++)
     if (place(q, b->entries[i]) == 0)
       __builtin_prefetch(b->entries[i].list);
-  if (b->cap * sizeof *b->entries >= BIG_ALLOC) { /* a burst's: its memory serves the levels below */
-    free(b->entries);
+  if (entries_bytes(b->cap) >= BLOCK) { /* a burst's: its memory serves the levels below */
+    block_free(q->blocks, b->entries, entries_bytes(b->cap));
     b->entries = NULL;
     b->cap = 0;
   }

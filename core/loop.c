@@ -9,14 +9,14 @@
 
 static cw_loop *loop_setup(cw_loop *loop, uv_loop_t *uv) {
   loop->uv = uv;
-  job_queue_init(&loop->ticks);
-  job_queue_init(&loop->microtasks);
-  pool_init(&loop->promises, sizeof(cw_promise));
-  pool_init(&loop->reactions, sizeof(reaction));
-  pool_init(&loop->timers, timer_size());
+  job_queue_init(&loop->ticks, &loop->blocks);
+  job_queue_init(&loop->microtasks, &loop->blocks);
+  pool_init(&loop->promises, sizeof(cw_promise), &loop->blocks);
+  pool_init(&loop->reactions, sizeof(reaction), &loop->blocks);
+  pool_init(&loop->timers, timer_size(), &loop->blocks);
   sites_init(&loop->sites);
-  pool_init(&loop->lists, timer_list_size());
-  pool_init(&loop->tasks, task_size());
+  pool_init(&loop->lists, timer_list_size(), &loop->blocks);
+  pool_init(&loop->tasks, task_size(), &loop->blocks);
   timers_init(loop);
   random_init(loop);
   return loop;
@@ -86,6 +86,7 @@ void cw_loop_free(cw_loop *loop) {
   sites_destroy(&loop->sites);
   pool_destroy(&loop->lists);
   pool_destroy(&loop->tasks);
+  blocks_destroy(&loop->blocks); /* after all that gives blocks back */
   free(loop->doomed);
   free(loop->guard_message);
   if (loop->owns_uv) {

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Objects start on a cache line (big_alloc aligns chunks to one), so that
+/* Objects start on a cache line (block_alloc aligns chunks to one), so that
  * one of 64 bytes, a timer, is read in a single miss. */
 struct pool_chunk {
   pool_chunk *next;
@@ -12,7 +12,7 @@ struct pool_chunk {
   _Alignas(CACHE_LINE) unsigned char objects[]; /* count objects of pool->size bytes */
 };
 
-void pool_init(pool *p, size_t size) {
+void pool_init(pool *p, size_t size, blocks *from) {
   /* size is that of the objects' type, a multiple of its alignment; the
    * header and the free link need a pointer's */
   size_t align = sizeof(void *);
@@ -21,13 +21,16 @@ void pool_init(pool *p, size_t size) {
     size = 2 * sizeof(void *);
   p->size = (size + align - 1) / align * align;
   p->per_chunk = 64;
+  p->blocks = from;
 }
+
+static size_t chunk_bytes(const pool *p, size_t count) { return sizeof(pool_chunk) + count * p->size; }
 
 void pool_destroy(pool *p) {
   pool_chunk *c = p->chunks;
   while (c) {
     pool_chunk *next = c->next;
-    free(c);
+    block_free(p->blocks, c, chunk_bytes(p, c->count));
     c = next;
   }
   p->chunks = NULL;
@@ -40,8 +43,8 @@ static char *chunk_object(const pool *p, pool_chunk *c, size_t i) {
 }
 
 void pool_grow(pool *p) {
-  size_t bytes = sizeof(pool_chunk) + p->per_chunk * p->size;
-  pool_chunk *c = big_alloc(bytes);
+  size_t bytes = chunk_bytes(p, p->per_chunk);
+  pool_chunk *c = block_alloc(p->blocks, bytes);
   c->count = p->per_chunk;
   c->next = p->chunks;
   p->chunks = c;
@@ -55,8 +58,8 @@ void pool_grow(pool *p) {
     *pool_link(o) = p->free;
     p->free = o;
   }
-  if (bytes < BIG_ALLOC) /* grow geometrically up to huge-page chunks */
-    p->per_chunk = (2 * bytes < BIG_ALLOC ? 2 * bytes : BIG_ALLOC - sizeof(pool_chunk)) / p->size;
+  if (bytes < BLOCK) /* grow geometrically up to huge-page chunks */
+    p->per_chunk = (2 * bytes < BLOCK ? 2 * bytes : BLOCK - sizeof(pool_chunk)) / p->size;
 }
 
 void *pool_handle(const pool *p, void *obj) {

@@ -93,23 +93,25 @@ static size_t map_find(const cw_loop *loop, uint64_t msecs) {
   return i;
 }
 
-/* On huge pages once large (big_alloc): a fault on a fresh small page
+static size_t map_bytes(unsigned bits) { return ((size_t)1 << bits) * sizeof(list_slot); }
+
+/* On huge pages once large (memory.c): a fault on a fresh small page
  * costs about as much as firing a timer (several µs in a VM). */
 static void map_alloc(cw_loop *loop, unsigned bits) {
-  size_t bytes = ((size_t)1 << bits) * sizeof *loop->map;
-  loop->map = big_alloc(bytes);
-  memset(loop->map, 0, bytes);
+  loop->map = block_alloc(&loop->blocks, map_bytes(bits));
+  memset(loop->map, 0, map_bytes(bits));
   loop->map_bits = bits;
 }
 
+/* The old array goes to the loop's spare blocks: the next pool chunks. */
 static void map_grow(cw_loop *loop) {
   list_slot *old = loop->map;
-  size_t n = map_mask(loop) + 1;
-  map_alloc(loop, loop->map_bits + 1);
-  for (size_t i = 0; i < n; i++)
+  unsigned old_bits = loop->map_bits;
+  map_alloc(loop, old_bits + 1);
+  for (size_t i = 0; i < ((size_t)1 << old_bits); i++)
     if (old[i].list)
       loop->map[map_find(loop, old[i].msecs)] = old[i];
-  free(old);
+  block_free(&loop->blocks, old, map_bytes(old_bits));
 }
 
 /* Empties slot hole, moving back into it each later slot of the probe run
@@ -377,7 +379,7 @@ void timers_init(cw_loop *loop) {
   uv_check_start(&h->check, on_check);
   uv_unref((uv_handle_t *)&h->check);
   loop->handles = h;
-  queue_init(&loop->queue);
+  queue_init(&loop->queue, &loop->blocks);
   map_alloc(loop, 4);
 }
 
@@ -388,7 +390,7 @@ void timers_destroy(cw_loop *loop) {
   uv_close((uv_handle_t *)&h->check, on_closed);
   uv_close((uv_handle_t *)&h->idle, on_closed);
   queue_destroy(&loop->queue); /* the lists go with their pool */
-  free(loop->map);
+  block_free(&loop->blocks, loop->map, map_bytes(loop->map_bits));
 }
 
 /* ---- the public API ---------------------------------------------------- */
