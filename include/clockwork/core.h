@@ -91,7 +91,9 @@ CW_EXTERN uv_loop_t *cw_loop_uv(cw_loop *loop);
 #define cw_run(loop, main, arg) cw_run_at(loop, main, arg, CW_HERE)
 CW_EXTERN int cw_run_at(cw_loop *loop, cw_fn main, void *arg, const char *file, int line);
 /* Frees the loop and everything it owns; reports each floating promise
- * first, as a misuse at the site that created it. */
+ * first, as a misuse at the site that created it. A loop keeps the memory
+ * of its timers, promises and tasks for reuse until then: its footprint is
+ * that of its busiest moment. */
 CW_EXTERN void cw_loop_free(cw_loop *loop);
 
 /* The phase the loop is in: which kind of macrotask is running, or which
