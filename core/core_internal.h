@@ -11,10 +11,10 @@ void *xmalloc(size_t size);
 /* Grows *arr (of elements of size elem) to hold at least need. */
 void grow_array(void **arr, size_t *cap, size_t need, size_t elem);
 
-/* The blocks of a loop's pools, map and queues: a block of BLOCK / 2 bytes or more is on huge pages, and when freed is
- * kept (cut in blocks of BLOCK) for the loop's next requests up to BLOCK;
- * a smaller one is on a cache line. Free a block with the size it was
- * asked for. */
+/* The blocks of a loop's pools, map and queues: a block of BLOCK / 2
+ * bytes or more is on huge pages, and when freed is kept (cut in blocks of
+ * BLOCK) for the loop's next requests up to BLOCK; a smaller one is on a
+ * cache line. Free a block with the size it was asked for. */
 #define CACHE_LINE 64
 #define BLOCK ((size_t)2 << 20)
 typedef struct blocks {
