@@ -31,7 +31,10 @@ void blocks_destroy(blocks *b);
  * generation (odd: live), so a handle carrying the generation of its object
  * (in the pointer's unused top bits) is recognised as stale instead of
  * touching a reused object. The header is 4 bytes, so that an object's own
- * fields may start right after it: a timer then fits in a cache line. */
+ * fields may start right after it: a timer then fits in a cache line.
+ * A plain pool (pool_init_plain) holds objects never handed out, the timer
+ * lists: no header, only pool_take and pool_put, so that 16 bytes of fields
+ * take 16 bytes and never straddle two cache lines. */
 typedef struct pool_obj {
   uint32_t gen;
 } pool_obj;
@@ -45,6 +48,7 @@ typedef struct pool {
   pool_chunk *chunks;
   blocks *blocks;     /* where the chunks come from */
   bool untagged;      /* a chunk's addresses use the top bits: handles carry no generation */
+  bool plain;         /* no header: pool_take and pool_put only */
 } pool;
 
 /* Handles carry 16 bits of generation in the pointer's top bits, which user
@@ -57,6 +61,7 @@ typedef struct pool {
 static inline uint32_t pool_tag_of(uint32_t gen) { return gen & 0xFFFF; }
 
 void pool_init(pool *p, size_t size, blocks *from);
+void pool_init_plain(pool *p, size_t size, blocks *from);
 void pool_destroy(pool *p);
 void pool_grow(pool *p); /* adds free objects; aborts when out of memory */
 
@@ -65,22 +70,30 @@ static inline void **pool_link(void *obj) { return (void **)((char *)obj + sizeo
 
 static inline bool pool_live(const pool_obj *o) { return o->gen & 1; }
 
-static inline void *pool_alloc(pool *p) {
+static inline void *pool_take(pool *p) {
   if (!p->free)
     pool_grow(p);
-  pool_obj *o = p->free;
+  void *o = p->free;
   p->free = *pool_link(o);
-  o->gen++;
   p->live++;
   return o;
 }
 
-static inline void pool_free(pool *p, void *obj) {
-  pool_obj *o = obj;
-  o->gen++;
-  *pool_link(o) = p->free;
-  p->free = o;
+static inline void pool_put(pool *p, void *obj) {
+  *pool_link(obj) = p->free;
+  p->free = obj;
   p->live--;
+}
+
+static inline void *pool_alloc(pool *p) {
+  pool_obj *o = pool_take(p);
+  o->gen++;
+  return o;
+}
+
+static inline void pool_free(pool *p, void *obj) {
+  ((pool_obj *)obj)->gen++;
+  pool_put(p, obj);
 }
 void *pool_handle(const pool *p, void *obj);   /* the pointer handed to users */
 

@@ -15,7 +15,7 @@ static cw_loop *loop_setup(cw_loop *loop, uv_loop_t *uv) {
   pool_init(&loop->reactions, sizeof(reaction), &loop->blocks);
   pool_init(&loop->timers, timer_size(), &loop->blocks);
   sites_init(&loop->sites);
-  pool_init(&loop->lists, timer_list_size(), &loop->blocks);
+  pool_init_plain(&loop->lists, timer_list_size(), &loop->blocks);
   pool_init(&loop->tasks, task_size(), &loop->blocks);
   timers_init(loop);
   random_init(loop);

@@ -24,6 +24,11 @@ void pool_init(pool *p, size_t size, blocks *from) {
   p->blocks = from;
 }
 
+void pool_init_plain(pool *p, size_t size, blocks *from) {
+  pool_init(p, size, from);
+  p->plain = true;
+}
+
 static size_t chunk_bytes(const pool *p, size_t count) { return sizeof(pool_chunk) + count * p->size; }
 
 void pool_destroy(pool *p) {
@@ -54,7 +59,8 @@ void pool_grow(pool *p) {
 #endif
   for (size_t i = c->count; i-- > 0;) {
     pool_obj *o = (pool_obj *)chunk_object(p, c, i);
-    o->gen = 0;
+    if (!p->plain)
+      o->gen = 0;
     *pool_link(o) = p->free;
     p->free = o;
   }

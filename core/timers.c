@@ -35,13 +35,13 @@ struct cw_timer { /* 64 bytes: one cache line (pool.c) */
  * dead: it is freed when it reaches the top (prune), or with all the others
  * when they are more than half of the queue (compact). Taking it out at
  * once would need its place in the queue, kept up to date at every move. */
-struct timer_list {
-  pool_obj hdr;
+struct timer_list { /* 16 bytes, from a plain pool */
   uint64_t msecs; /* 0 (no duration is): dead, no longer the list of its duration */
   cw_timer *head;
 };
 
 _Static_assert(sizeof(void *) != 8 || sizeof(cw_timer) == CACHE_LINE, "a timer is one cache line");
+_Static_assert(CACHE_LINE % sizeof(timer_list) == 0, "no list straddles two cache lines");
 
 static bool dead(const timer_list *l) { return l->msecs == 0; }
 
@@ -54,7 +54,7 @@ size_t timer_list_size(void) { return sizeof(timer_list); }
 static list_entry *prune(cw_loop *loop) {
   list_entry *top;
   while ((top = queue_top(&loop->queue)) && dead(top->list)) {
-    pool_free(&loop->lists, top->list);
+    pool_put(&loop->lists, top->list);
     loop->lists_dead--;
     queue_pop(&loop->queue);
   }
@@ -64,7 +64,7 @@ static list_entry *prune(cw_loop *loop) {
 static bool keep_live(timer_list *l, void *loop) {
   if (!dead(l))
     return true;
-  pool_free(&((cw_loop *)loop)->lists, l);
+  pool_put(&((cw_loop *)loop)->lists, l);
   return false;
 }
 
@@ -132,7 +132,7 @@ static timer_list *list_create(cw_loop *loop, size_t slot, uint64_t msecs, uint6
     map_grow(loop);
     slot = map_find(loop, msecs);
   }
-  timer_list *l = pool_alloc(&loop->lists);
+  timer_list *l = pool_take(&loop->lists);
   l->msecs = msecs;
   l->head = NULL;
   loop->map[slot] = (list_slot){msecs, l};
@@ -312,7 +312,7 @@ static void on_timer(uv_timer_t *handle) {
       else
         list_unmap(loop, l);
       queue_pop(&loop->queue);
-      pool_free(&loop->lists, l);
+      pool_put(&loop->lists, l);
     }
   }
   loop->in_timers = false;
