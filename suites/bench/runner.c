@@ -16,6 +16,8 @@ static void read_figure(node_figures *out, const char *key, const char *value) {
     snprintf(out->version, sizeof out->version, "%s", value);
   else if (strcmp(key, "ns") == 0)
     out->ns = strtod(value, NULL);
+  else if (strcmp(key, "ns_first") == 0)
+    out->ns_first = strtod(value, NULL);
   else if (strcmp(key, "rss_first") == 0)
     out->rss_first_kib = strtol(value, NULL, 10);
   else if (strcmp(key, "rss_end") == 0)

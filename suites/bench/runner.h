@@ -10,6 +10,7 @@
 typedef struct node_figures {
   char version[64];    /* process.version */
   double ns;           /* the timed run */
+  double ns_first;     /* the warm-up run, where the twin reports it */
   long rss_first_kib;  /* memory figure only: peak RSS after the first batch */
   long rss_end_kib;    /* and at the end */
 } node_figures;
